@@ -1,0 +1,3 @@
+module github.com/ocpctl/ocpstore
+
+go 1.26

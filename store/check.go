@@ -1,0 +1,135 @@
+package store
+
+import (
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Column sizes. Strings longer than their column are refused, not truncated.
+const (
+	MaxNameLen      = 255 // cluster name and the other VARCHAR(255) columns
+	MaxErrorCodeLen = 100
+	MaxHashLen      = 64  // idempotency request hash
+	MaxARNLen       = 512 // IAM principal ARN, audit actor, RBAC created_by
+	MaxActionLen    = 100 // audit action
+	MaxTextLen      = 1 << 20
+	MaxCost         = 999999.9999 // NUMERIC(10,4)
+)
+
+// checker collects the first validation error of a struct.
+type checker struct{ err error }
+
+func (c *checker) fail(field, format string, args ...any) {
+	if c.err == nil {
+		c.err = invalid(field, format, args...)
+	}
+}
+
+// text checks what every stored string must satisfy: valid UTF-8, no NUL
+// byte (PostgreSQL text cannot hold one), at most max bytes.
+func (c *checker) text(field, v string, max int) {
+	switch {
+	case !utf8.ValidString(v):
+		c.fail(field, "not valid UTF-8")
+	case strings.IndexByte(v, 0) >= 0:
+		c.fail(field, "contains a NUL byte")
+	case len(v) > max:
+		c.fail(field, "longer than %d bytes", max)
+	}
+}
+
+// required is text that must not be empty or blank.
+func (c *checker) required(field, v string, max int) {
+	if strings.TrimSpace(v) == "" {
+		c.fail(field, "must not be empty")
+		return
+	}
+	c.text(field, v, max)
+}
+
+func (c *checker) optional(field string, v *string, max int) {
+	if v != nil {
+		c.text(field, *v, max)
+	}
+}
+
+func (c *checker) id(field, v string) { c.required(field, v, MaxIDLen) }
+
+// optionalID is an ID that may be empty (Create assigns one).
+func (c *checker) optionalID(field, v string) {
+	if v != "" {
+		c.id(field, v)
+	}
+}
+
+func (c *checker) uuid(field string, v *string) {
+	if v != nil && !isUUID(*v) {
+		c.fail(field, "not a UUID")
+	}
+}
+
+func (c *checker) tags(field string, m map[string]string) {
+	for k, v := range m {
+		c.required(field+" key", k, MaxNameLen)
+		c.text(field+"["+k+"]", v, MaxTextLen)
+	}
+}
+
+func (c *checker) positive(field string, d time.Duration) {
+	if d <= 0 {
+		c.fail(field, "must be positive")
+	}
+}
+
+func (c *checker) nonNegative(field string, n int) {
+	if n < 0 {
+		c.fail(field, "must not be negative")
+	}
+}
+
+func (c *checker) time(field string, t time.Time) {
+	if t.IsZero() {
+		c.fail(field, "must be set")
+	}
+}
+
+func (c *checker) limit(n int) {
+	if _, err := limitOf(n); err != nil && c.err == nil {
+		c.err = err
+	}
+}
+
+func (c *checker) page(limit, offset int) {
+	c.limit(limit)
+	c.nonNegative("offset", offset)
+	if offset > math.MaxInt32 {
+		c.fail("offset", "too large")
+	}
+}
+
+// enum checks a required enum value.
+func (c *checker) enum(field string, valid bool, v string) {
+	if !valid {
+		c.fail(field, "unknown value %q", v)
+	}
+}
+
+// isUUID reports whether s is a UUID in canonical 8-4-4-4-12 hex form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if s[i] != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i])):
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// ClaimParams says who claims and what.
+type ClaimParams struct {
+	WorkerID string        // required; recorded as the lock's LockedBy
+	LockTTL  time.Duration // required, positive: how long the lock lives without a heartbeat
+	JobTypes []JobType     // empty means every type
+}
+
+// Claimed is what Claim hands a worker: the started job, its cluster in its
+// running status, and the lock to heartbeat and to fence the final write with.
+type Claimed struct {
+	Job     *Job
+	Cluster *Cluster
+	Lock    *JobLock
+}
+
+// maxInvalidPerClaim bounds how many unstartable jobs one Claim fails
+// before it gives up for this call.
+const maxInvalidPerClaim = 16
+
+// Audit actions the store writes for the worker operations.
+const (
+	ActionJobStart   = "job.start"
+	ActionJobSucceed = "job.succeed"
+	ActionJobFail    = "job.fail"
+	ActionJobRetry   = "job.retry"
+	ActionJobRequeue = "job.requeue"
+	ActionJobReject  = "job.reject" // Claim failed an unstartable job
+)
+
+// Claim atomically takes the oldest runnable job (see JobStore.LockRunnable)
+// whose cluster is not locked: in one transaction it checks the cluster's
+// transition against the state machine, acquires the cluster lock, marks the
+// job RUNNING (Attempt+1), moves the cluster to the job's running status and
+// records an audit event. Concurrent claimers get disjoint jobs on distinct
+// clusters. A job that cannot start from its cluster's status is failed with
+// ErrCodeInvalidTransition (so it does not block its cluster) and the next
+// one is tried. ErrNoJob when nothing is runnable.
+func (s *Store) Claim(ctx context.Context, p ClaimParams) (*Claimed, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	var claimed *Claimed
+	err := s.WithTx(ctx, func(tx *Store) error {
+		claimed = nil
+		for range maxInvalidPerClaim {
+			cands, err := tx.Jobs.LockRunnable(ctx, RunnableQuery{JobTypes: p.JobTypes, Limit: 1})
+			if err != nil || len(cands) == 0 {
+				return err
+			}
+			c, err := tx.start(ctx, cands[0], p)
+			if err != nil || c != nil {
+				claimed = c
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	if claimed == nil {
+		return nil, ErrNoJob
+	}
+	return claimed, nil
+}
+
+// start starts one runnable job inside the claim transaction. It returns nil
+// and no error when the job could not start and was failed instead.
+func (s *Store) start(ctx context.Context, r Runnable, p ClaimParams) (*Claimed, error) {
+	job, cluster := r.Job, r.Cluster
+	tr, _ := TransitionFor(job.JobType)
+	to, ok := tr.StartStatus(cluster.Status, job.Attempt > 0)
+	if !ok {
+		msg := (&TransitionError{Entity: "cluster", ID: cluster.ID, From: string(cluster.Status), To: string(tr.Running)}).Error()
+		if _, err := s.Jobs.Cancel(ctx, job.ID, ErrCodeInvalidTransition, msg); err != nil {
+			return nil, err
+		}
+		return nil, s.audit(ctx, p.WorkerID, ActionJobReject, job, nil, AuditFailure)
+	}
+	lock, err := s.JobLocks.Acquire(ctx, cluster.ID, job.ID, p.WorkerID, p.LockTTL)
+	if err != nil {
+		return nil, err
+	}
+	if job, err = s.Jobs.MarkStarted(ctx, job.ID); err != nil {
+		return nil, err
+	}
+	if to != cluster.Status {
+		if cluster, err = s.Clusters.UpdateStatus(ctx, cluster.ID, to); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.audit(ctx, p.WorkerID, ActionJobStart, job, lock, AuditSuccess); err != nil {
+		return nil, err
+	}
+	return &Claimed{Job: job, Cluster: cluster, Lock: lock}, nil
+}
+
+// audit records a worker operation on job; lock, when given, adds its token.
+func (s *Store) audit(ctx context.Context, actor, action string, job *Job, lock *JobLock, status AuditStatus) error {
+	md := map[string]string{"job_type": string(job.JobType), "job_status": string(job.Status),
+		"attempt": strconv.Itoa(job.Attempt)}
+	if lock != nil {
+		md["token"] = strconv.FormatInt(lock.Token, 10)
+	}
+	return s.Audit.Log(ctx, &AuditEvent{Actor: actor, Action: action, TargetClusterID: &job.ClusterID,
+		TargetJobID: &job.ID, Status: status, Metadata: md})
+}
+
+// outcomeKind is how a job ended.
+type outcomeKind int
+
+const (
+	outcomeSucceeded outcomeKind = iota + 1
+	outcomeFailed
+	outcomeRetry
+)
+
+// Outcome is how a claimed job ended; make one with Succeeded, Failed or Retry.
+type Outcome struct {
+	kind       outcomeKind
+	code, msg  string
+	retryAfter time.Duration
+	metadata   map[string]string
+}
+
+// Succeeded is a successful outcome; metadata is merged into the job's.
+func Succeeded(metadata map[string]string) Outcome {
+	return Outcome{kind: outcomeSucceeded, metadata: metadata}
+}
+
+// Failed is a permanent failure with an error code and message.
+func Failed(code, message string) Outcome {
+	return Outcome{kind: outcomeFailed, code: code, msg: message}
+}
+
+// Retry is a transient failure: the job runs again after the delay, unless
+// it has used all its attempts, when it is failed instead.
+func Retry(code, message string, after time.Duration) Outcome {
+	return Outcome{kind: outcomeRetry, code: code, msg: message, retryAfter: after}
+}
+
+// Finish records the outcome of a claimed job in one transaction: the fenced
+// job write (ErrLockLost if lock is no longer current, and then nothing
+// changes), the cluster's end status from the state machine (unchanged on a
+// retry, which resumes from the in-progress status), the lock release and an
+// audit event. It returns the job as written.
+func (s *Store) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job, error) {
+	if err := validateLock("lock", lock); err != nil {
+		return nil, err
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	var done *Job
+	err := s.WithTx(ctx, func(tx *Store) error {
+		job, err := tx.Jobs.GetByID(ctx, lock.JobID)
+		if err != nil {
+			return err
+		}
+		kind, msg := o.kind, o.msg
+		if kind == outcomeRetry && job.Attempt >= job.MaxAttempts {
+			kind, msg = outcomeFailed, fmt.Sprintf("attempts exhausted (%d of %d): %s", job.Attempt, job.MaxAttempts, o.msg)
+		}
+		var action string
+		var status AuditStatus
+		switch kind {
+		case outcomeSucceeded:
+			job, err = tx.Jobs.MarkSucceeded(ctx, lock, o.metadata)
+			action, status = ActionJobSucceed, AuditSuccess
+		case outcomeFailed:
+			job, err = tx.Jobs.MarkFailed(ctx, lock, o.code, msg)
+			action, status = ActionJobFail, AuditFailure
+		default:
+			job, err = tx.Jobs.MarkRetry(ctx, lock, o.code, msg, o.retryAfter)
+			action, status = ActionJobRetry, AuditFailure
+		}
+		if err != nil {
+			return err
+		}
+		if kind != outcomeRetry {
+			tr, _ := TransitionFor(job.JobType)
+			end := tr.Failure
+			if kind == outcomeSucceeded {
+				end = tr.Success
+			}
+			if err := tx.moveCluster(ctx, job.ClusterID, end); err != nil {
+				return err
+			}
+		}
+		if err := tx.JobLocks.Release(ctx, lock); err != nil {
+			return err
+		}
+		done = job
+		return tx.audit(ctx, lock.LockedBy, action, job, lock, status)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finish job %s: %w", lock.JobID, err)
+	}
+	return done, nil
+}
+
+// moveCluster moves a cluster to status to unless it is already there.
+func (s *Store) moveCluster(ctx context.Context, clusterID string, to ClusterStatus) error {
+	c, err := s.Clusters.GetByIDForUpdate(ctx, clusterID)
+	if err != nil || c.Status == to {
+		return err
+	}
+	_, err = s.Clusters.UpdateStatus(ctx, clusterID, to)
+	return err
+}
+
+// RecoverStuck is the janitor's pass over work whose worker died: for up to
+// limit jobs from JobStore.ListStuck it requeues the job (JobStore.Requeue),
+// moves the cluster to the job's failure status when the job had no
+// attempts left, and records an audit event, one transaction per job. A job
+// whose holder came back meanwhile is left alone. It returns how many jobs
+// it requeued or failed.
+func (s *Store) RecoverStuck(ctx context.Context, actor string, limit int) (int, error) {
+	if actor == "" {
+		return 0, invalid("actor", "must not be empty")
+	}
+	if limit <= 0 || limit > MaxLimit {
+		return 0, invalid("limit", "must be between 1 and %d", MaxLimit)
+	}
+	stuck, err := s.Jobs.ListStuck(ctx, limit)
+	if err != nil {
+		return 0, fmt.Errorf("recover stuck jobs: %w", err)
+	}
+	n := 0
+	for _, j := range stuck {
+		err := s.WithTx(ctx, func(tx *Store) error {
+			job, err := tx.Jobs.Requeue(ctx, j.ID)
+			if err != nil {
+				return err
+			}
+			if job.Status == JobFailed {
+				tr, _ := TransitionFor(job.JobType)
+				if err := tx.moveCluster(ctx, job.ClusterID, tr.Failure); err != nil {
+					return err
+				}
+			}
+			return tx.audit(ctx, actor, ActionJobRequeue, job, nil, AuditSuccess)
+		})
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, ErrConflict), errors.Is(err, ErrInvalidStateTransition):
+			// The holder heartbeated again or the job moved on: not stuck.
+		default:
+			return n, fmt.Errorf("recover stuck job %s: %w", j.ID, err)
+		}
+	}
+	return n, nil
+}
