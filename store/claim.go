@@ -75,7 +75,8 @@ func (s *Store) Claim(ctx context.Context, p ClaimParams) (*Claimed, error) {
 }
 
 // start starts one runnable job inside the claim transaction. It returns nil
-// and no error when the job could not start and was failed instead.
+// and no error when the job could not start (it was failed instead, or its
+// cluster was locked meanwhile).
 func (s *Store) start(ctx context.Context, r Runnable, p ClaimParams) (*Claimed, error) {
 	job, cluster := r.Job, r.Cluster
 	tr, _ := TransitionFor(job.JobType)
@@ -88,6 +89,11 @@ func (s *Store) start(ctx context.Context, r Runnable, p ClaimParams) (*Claimed,
 		return nil, s.audit(ctx, p.WorkerID, ActionJobReject, job, nil, AuditFailure)
 	}
 	lock, err := s.JobLocks.Acquire(ctx, cluster.ID, job.ID, p.WorkerID, p.LockTTL)
+	if errors.Is(err, ErrLockHeld) {
+		// Taken since LockRunnable looked (by a manual Acquire, which does
+		// not lock the cluster row): not runnable any more, try the next.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
