@@ -25,3 +25,45 @@ import (
 // PostgreSQL, a second connection pool. Lock and claim tests race the two.
 // The factory registers its own cleanup with t.Cleanup.
 type Factory func(t *testing.T, clock store.Clock) (primary, secondary *store.Store)
+
+// Run runs the whole conformance suite against the backend behind
+// newStores, as parallel subtests grouped by sub-store and concern. Every
+// subtest gets fresh data and its own ManualClock (one lock subtest uses
+// the backend's own clock), so the groups and their subtests run in
+// parallel.
+func Run(t *testing.T, newStores Factory) {
+	t.Helper()
+	setup := newSetup(newStores)
+	realClock := func(t *testing.T) *bundle {
+		t.Helper()
+		s, s2 := newStores(t, nil)
+		return &bundle{s: s, s2: s2, ctx: t.Context()}
+	}
+	groups := []struct {
+		name string
+		run  func(*testing.T, setupFunc)
+	}{
+		{"Clusters", testClusters},
+		{"Jobs", testJobs},
+		{"Locks", func(t *testing.T, setup setupFunc) { testLocks(t, setup, realClock) }},
+		{"Claim", testClaim},
+		{"KeepAlive", testKeepAlive},
+		{"RecoverStuck", testRecoverStuck},
+		{"StateMachine", testStateMachine},
+		{"Tx", testTx},
+		{"Idempotency", testIdempotency},
+		{"Audit", testAudit},
+		{"RBAC", testRBAC},
+		{"Outputs", testOutputs},
+		{"Usage", testUsage},
+		{"Paging", testKeysetPaging},
+		{"Times", testTimes},
+		{"Validation", testValidation},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			g.run(t, setup)
+		})
+	}
+}

@@ -1,0 +1,162 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// clusters is the ClusterStore. The listings are in clusterlist.go.
+type clusters struct {
+	b *Backend
+	h handle
+}
+
+func clusterNotFound(id string) error { return fmt.Errorf("cluster %s: %w", id, store.ErrNotFound) }
+
+// checkName refuses c when another active cluster has its name, platform
+// and base domain (the partial unique index).
+func checkName(v *view, c *store.Cluster) error {
+	k, ok := nameKey(c)
+	if !ok {
+		return nil
+	}
+	if id, other := v.clusters.lookup(v.db.clusterName, k); other != nil && id != c.ID {
+		return fmt.Errorf("cluster %s: active cluster %s already has name %q on %s: %w",
+			c.ID, id, c.Name, c.Platform, store.ErrConflict)
+	}
+	return nil
+}
+
+func (s clusters) Create(ctx context.Context, c *store.Cluster) error {
+	return s.h.write(ctx, func(v *view) error {
+		r := cloneCluster(c)
+		if r.ID == "" {
+			r.ID = store.NewID(store.PrefixCluster)
+		}
+		if r.Status == "" {
+			r.Status = store.ClusterPending
+		}
+		if r.ClusterType == "" {
+			r.ClusterType = store.ClusterTypeOpenShift
+		}
+		now := s.b.now()
+		r.CreatedAt, r.UpdatedAt = now, now
+		if v.clusters.get(r.ID) != nil {
+			return fmt.Errorf("cluster %s: id exists: %w", r.ID, store.ErrConflict)
+		}
+		if err := checkName(v, r); err != nil {
+			return err
+		}
+		v.clusters.put(r.ID, r)
+		c.ID, c.Status, c.ClusterType, c.CreatedAt, c.UpdatedAt = r.ID, r.Status, r.ClusterType, now, now
+		return nil
+	})
+}
+
+func (s clusters) GetByID(ctx context.Context, id string) (*store.Cluster, error) {
+	var out *store.Cluster
+	err := s.h.read(ctx, func(v *view) error {
+		r := v.clusters.get(id)
+		if r == nil {
+			return clusterNotFound(id)
+		}
+		out = cloneCluster(r)
+		return nil
+	})
+	return out, err
+}
+
+// GetByIDForUpdate waits for the write token like a write, since an open
+// transaction is presumed to lock every row; in a transaction it is GetByID.
+func (s clusters) GetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
+	var out *store.Cluster
+	err := s.h.write(ctx, func(v *view) error {
+		r := v.clusters.get(id)
+		if r == nil {
+			return clusterNotFound(id)
+		}
+		out = cloneCluster(r)
+		return nil
+	})
+	return out, err
+}
+
+// UpdateStatus is a compare-and-set on the state machine: the row moves
+// only from a status store.AllowedFrom(to) lists, and a cluster becoming
+// active again must not collide with an active namesake.
+func (s clusters) UpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
+	var out *store.Cluster
+	err := s.h.write(ctx, func(v *view) error {
+		cur := v.clusters.get(id)
+		if cur == nil {
+			return clusterNotFound(id)
+		}
+		if !store.CanTransition(cur.Status, to) {
+			return fmt.Errorf("update status: %w",
+				&store.TransitionError{Entity: "cluster", ID: id, From: string(cur.Status), To: string(to)})
+		}
+		r := *cur
+		r.Status = to
+		r.UpdatedAt = s.b.now()
+		if to == store.ClusterDestroyed {
+			at := r.UpdatedAt
+			r.DestroyedAt = &at
+		}
+		if err := checkName(v, &r); err != nil {
+			return err
+		}
+		v.clusters.put(id, &r)
+		out = cloneCluster(&r)
+		return nil
+	})
+	return out, err
+}
+
+func (s clusters) Update(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
+	var out *store.Cluster
+	err := s.h.write(ctx, func(v *view) error {
+		cur := v.clusters.get(id)
+		if cur == nil {
+			return clusterNotFound(id)
+		}
+		r := *cur
+		if u.DestroyAt != nil {
+			r.DestroyAt = timePtr(u.DestroyAt)
+		}
+		if u.TTLHours != nil {
+			r.TTLHours = *u.TTLHours
+		}
+		if u.EffectiveTags != nil {
+			r.EffectiveTags = maps.Clone(*u.EffectiveTags)
+		}
+		if u.OffhoursOptIn != nil {
+			r.OffhoursOptIn = *u.OffhoursOptIn
+		}
+		if u.WorkHoursEnabled != nil {
+			r.WorkHoursEnabled = ptr(u.WorkHoursEnabled)
+		}
+		if u.WorkHoursStart != nil {
+			r.WorkHoursStart = ptr(u.WorkHoursStart)
+		}
+		if u.WorkHoursEnd != nil {
+			r.WorkHoursEnd = ptr(u.WorkHoursEnd)
+		}
+		if u.WorkDays != nil {
+			r.WorkDays = ptr(u.WorkDays)
+		}
+		if u.PreserveOnFailure != nil {
+			r.PreserveOnFailure = *u.PreserveOnFailure
+		}
+		if u.CredentialsMode != nil {
+			r.CredentialsMode = ptr(u.CredentialsMode)
+		}
+		r.UpdatedAt = s.b.now()
+		v.clusters.put(id, &r)
+		out = cloneCluster(&r)
+		return nil
+	})
+	return out, err
+}

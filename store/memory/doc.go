@@ -1,0 +1,66 @@
+// Package memory is the in-memory backend of ocpstore: the same semantics
+// as the PostgreSQL backend (errors, defaults, ordering, cursors, fencing
+// tokens, expiry on the backend's clock, unique constraints and foreign
+// keys, transaction isolation), for fast tests of code that uses the store.
+//
+//	s := memory.New()                            // a *store.Store
+//	b := memory.NewBackend(memory.WithClock(clock))
+//	p1, p2 := store.New(b), store.New(b)         // two "processes" on one database
+//
+// # Design
+//
+// Committed data lives in tables (one per relation, rows by primary key)
+// with the indexes the hot queries need, maintained at commit: the unique
+// constraints of the schema; clusters by status and by team, each group
+// kept in creation order, so a cluster listing by status or team walks one
+// group instead of scanning and sorting the table (a keyset page costs a
+// binary search plus the page); jobs by cluster and by status, and open
+// (non-terminal) jobs by cluster in creation order, so LockRunnable reads
+// one head per cluster. Rows are never modified in place: a write stores a
+// new row, and rows are copied deeply on the way in and on the way out, so
+// no caller can reach stored state through a pointer, map or slice.
+//
+// Write transactions are serialized by one write token, held from Begin
+// until Commit or Rollback. A transaction writes into a private overlay
+// (per table: primary key to new row or tombstone, plus the unique keys it
+// wrote) that its own reads see on top of the committed tables; Commit
+// applies the overlay and maintains the indexes under a short exclusive data
+// lock, and Rollback drops it. So:
+//
+//   - Every transaction is serializable, at any requested isolation level,
+//     and ErrSerialization never arises in memory. A read-only transaction
+//     holds the write token too: that is what makes its reads one snapshot. SKIP LOCKED never has
+//     anything to skip: a competing LockRunnable or Claim waits for the
+//     transaction to end and then sees its effects, which gives the same
+//     guarantee (concurrent claimers get disjoint jobs).
+//   - A rolled-back transaction's writes are never visible to anyone.
+//   - Reads outside a transaction (autocommit reads) see committed data
+//     under a shared lock and are never blocked by an open transaction, so
+//     code inside WithTx may read through the outer Store without deadlock.
+//     A list's page and total always come from one snapshot.
+//   - A write outside a transaction (autocommit) takes the write token for
+//     that one call: it waits for an open transaction to end, as a
+//     PostgreSQL write waits for a row lock. Locking reads (GetByIDForUpdate,
+//     LockRunnable) do the same. Consequently a write through the OUTER Store
+//     from inside a transaction's fn waits until its context ends, as an
+//     update of the transaction's own locked rows would in PostgreSQL: write
+//     through the transaction-bound Store instead. Likewise, do not begin a
+//     second transaction while one is open in the same goroutine.
+//   - A transaction must always end (WithTx and a deferred Tx.Rollback see
+//     to it); an abandoned one keeps every writer waiting.
+//
+// Each method checks everything before it writes anything, so a failed
+// call changes nothing, inside a transaction or not, as a failed PostgreSQL
+// statement. Unlike PostgreSQL, a failed call leaves the transaction
+// usable rather than aborted (25P02); code that must run on both backends
+// ends a transaction after an error it does not expect. A write in a
+// read-only transaction, a locking read included, is refused with
+// ErrInvalidArgument (PostgreSQL: 25006).
+//
+// Time comes from the injected store.Clock, else time.Now, read once per
+// call (PostgreSQL's statement_timestamp()). Every time the backend stores
+// or returns is in UTC, truncated to microseconds; UUID columns come back in
+// lower case and NUMERIC(10,4) costs rounded to four decimals, as
+// PostgreSQL returns them. Fencing tokens come from one monotonic counter,
+// so a new grant's token is greater than any token ever granted.
+package memory

@@ -1,0 +1,110 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// outputs is the OutputStore: cluster outputs keyed by cluster ID (unique
+// on ID too), and artifacts.
+type outputs struct {
+	b *Backend
+	h handle
+}
+
+// defaultNamespace is sa_namespace's column default.
+const defaultNamespace = "default"
+
+func (s outputs) Upsert(ctx context.Context, o *store.ClusterOutputs) error {
+	return s.h.write(ctx, func(v *view) error {
+		if v.clusters.get(o.ClusterID) == nil {
+			return fmt.Errorf("outputs: %w", clusterNotFound(o.ClusterID))
+		}
+		r := cloneOutputs(o)
+		if r.SANamespace == nil {
+			ns := defaultNamespace
+			r.SANamespace = &ns
+		}
+		now := s.b.now()
+		r.UpdatedAt = now
+		if cur := v.outputs.get(o.ClusterID); cur != nil {
+			r.ID, r.CreatedAt = cur.ID, cur.CreatedAt
+		} else {
+			if r.ID == "" {
+				r.ID = store.NewID(store.PrefixOutputs)
+			}
+			if _, other := v.outputs.lookup(v.db.outputsID, r.ID); other != nil {
+				return fmt.Errorf("outputs %s: id exists: %w", r.ID, store.ErrConflict)
+			}
+			r.CreatedAt = now
+		}
+		v.outputs.put(r.ClusterID, r)
+		o.ID, o.CreatedAt, o.UpdatedAt, o.SANamespace = r.ID, r.CreatedAt, r.UpdatedAt, ptr(r.SANamespace)
+		return nil
+	})
+}
+
+func outputsNotFound(clusterID string) error {
+	return fmt.Errorf("outputs of cluster %s: %w", clusterID, store.ErrNotFound)
+}
+
+func (s outputs) Get(ctx context.Context, clusterID string) (*store.ClusterOutputs, error) {
+	var out *store.ClusterOutputs
+	err := s.h.read(ctx, func(v *view) error {
+		r := v.outputs.get(clusterID)
+		if r == nil {
+			return outputsNotFound(clusterID)
+		}
+		out = cloneOutputs(r)
+		return nil
+	})
+	return out, err
+}
+
+func (s outputs) Delete(ctx context.Context, clusterID string) error {
+	return s.h.write(ctx, func(v *view) error {
+		if v.outputs.get(clusterID) == nil {
+			return outputsNotFound(clusterID)
+		}
+		v.outputs.del(clusterID)
+		return nil
+	})
+}
+
+func (s outputs) AddArtifact(ctx context.Context, a *store.ClusterArtifact) error {
+	return s.h.write(ctx, func(v *view) error {
+		r := cloneArtifact(a)
+		if r.ID == "" {
+			r.ID = store.NewID(store.PrefixArtifact)
+		}
+		r.CreatedAt = s.b.now()
+		if v.artifacts.get(r.ID) != nil {
+			return fmt.Errorf("artifact %s: id exists: %w", r.ID, store.ErrConflict)
+		}
+		if v.clusters.get(r.ClusterID) == nil {
+			return fmt.Errorf("artifact %s: %w", r.ID, clusterNotFound(r.ClusterID))
+		}
+		v.artifacts.put(r.ID, r)
+		a.ID, a.CreatedAt = r.ID, r.CreatedAt
+		return nil
+	})
+}
+
+func (s outputs) ListArtifacts(ctx context.Context, clusterID string, t *store.ArtifactType) ([]*store.ClusterArtifact, error) {
+	var out []*store.ClusterArtifact
+	err := s.h.read(ctx, func(v *view) error {
+		var rows []*store.ClusterArtifact
+		for _, a := range v.artifacts.in(v.db.artifactClu, clusterID) {
+			if t == nil || a.ArtifactType == *t {
+				rows = append(rows, a)
+			}
+		}
+		out = cloneAll(window(rows, func(a, b *store.ClusterArtifact) int {
+			return byTimeID(a.CreatedAt, b.CreatedAt, a.ID, b.ID, false)
+		}, 0, len(rows)), cloneArtifact)
+		return nil
+	})
+	return out, err
+}

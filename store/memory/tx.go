@@ -1,0 +1,85 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// tx is an open transaction: it holds the backend's write token from Begin
+// to Commit or Rollback, and writes into its overlay ov, which its own reads
+// see on top of the committed data.
+type tx struct {
+	b        *Backend
+	readOnly bool
+	stores   store.Stores
+
+	mu   sync.Mutex // serializes calls, in case a caller shares the tx
+	done bool
+	ov   overlay
+	view *view // the committed tables under ov
+}
+
+// Stores returns the sub-stores bound to the transaction.
+func (t *tx) Stores() store.Stores { return t.stores }
+
+// Commit applies the transaction's writes and ends it. If ctx has ended,
+// nothing is applied (as pgx does not send COMMIT then, and the server
+// rolls back) and the error says so. It never fails otherwise.
+func (t *tx) Commit(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return store.ErrTxDone
+	}
+	t.done = true
+	defer t.b.unlock()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("transaction rolled back: %w", err)
+	}
+	t.b.commit(&t.ov)
+	return nil
+}
+
+// Rollback drops the transaction's writes and ends it, whatever the state
+// of ctx.
+func (t *tx) Rollback(context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return store.ErrTxDone
+	}
+	t.done = true
+	t.ov = overlay{}
+	t.b.unlock()
+	return nil
+}
+
+func (t *tx) read(ctx context.Context, fn func(v *view) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return store.ErrTxDone
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fn(t.view)
+}
+
+func (t *tx) write(ctx context.Context, fn func(v *view) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return store.ErrTxDone
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.readOnly {
+		return &store.ValidationError{Field: "transaction", Reason: "cannot write in a read-only transaction"}
+	}
+	return fn(t.view)
+}

@@ -1,0 +1,130 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// usage is the UsageStore, unique on (cluster ID, sample time).
+type usage struct {
+	b *Backend
+	h handle
+}
+
+func (s usage) Record(ctx context.Context, sample *store.UsageSample) error {
+	return s.RecordBatch(ctx, []*store.UsageSample{sample})
+}
+
+// RecordBatch checks every sample (cluster exists, no ID clash) before it
+// writes any, so a refused batch writes nothing.
+func (s usage) RecordBatch(ctx context.Context, samples []*store.UsageSample) error {
+	return s.h.write(ctx, func(v *view) error {
+		rows := make([]*store.UsageSample, len(samples))
+		ids := make(map[string]bool, len(samples))
+		for i, in := range samples {
+			r := cloneUsage(in)
+			if v.clusters.get(r.ClusterID) == nil {
+				return fmt.Errorf("usage sample: %w", clusterNotFound(r.ClusterID))
+			}
+			if id, cur := v.usage.lookup(v.db.usageInstant, instantKey(r)); cur != nil {
+				r.ID = id // an upsert keeps the existing row's ID
+			} else {
+				if r.ID == "" {
+					r.ID = store.NewID(store.PrefixUsage)
+				}
+				if v.usage.get(r.ID) != nil || ids[r.ID] {
+					return fmt.Errorf("usage sample %s: id exists: %w", r.ID, store.ErrConflict)
+				}
+			}
+			ids[r.ID] = true
+			rows[i] = r
+		}
+		for i, r := range rows {
+			v.usage.put(r.ID, r)
+			samples[i].ID = r.ID
+		}
+		return nil
+	})
+}
+
+// inRange reports whether t is in [from, to).
+func inRange(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
+
+func (s usage) List(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
+	var out []*store.UsageSample
+	from, to = utc(from), utc(to)
+	err := s.h.read(ctx, func(v *view) error {
+		var rows []*store.UsageSample
+		for _, u := range v.usage.in(v.db.usageCluster, clusterID) {
+			if inRange(u.SampleTime, from, to) {
+				rows = append(rows, u)
+			}
+		}
+		out = cloneAll(window(rows, func(a, b *store.UsageSample) int {
+			return byTimeID(a.SampleTime, b.SampleTime, a.ID, b.ID, false)
+		}, 0, len(rows)), cloneUsage)
+		return nil
+	})
+	return out, err
+}
+
+// tally accumulates one summary; cost is exact, in units of 0.0001.
+type tally struct {
+	samples int
+	units   int64
+}
+
+// summarize groups the samples in r by group(sample's cluster), ordered by
+// key in byte order.
+func (s usage) summarize(ctx context.Context, r store.UsageRange, group func(*store.Cluster) string) ([]store.UsageSummary, error) {
+	var out []store.UsageSummary
+	from, to := utc(r.From), utc(r.To)
+	err := s.h.read(ctx, func(v *view) error {
+		rows := v.usage.all()
+		if r.ClusterID != nil {
+			rows = v.usage.in(v.db.usageCluster, *r.ClusterID)
+		}
+		sums := make(map[string]*tally)
+		for _, u := range rows {
+			if !inRange(u.SampleTime, from, to) {
+				continue
+			}
+			c := v.clusters.get(u.ClusterID)
+			if c == nil || r.Team != nil && c.Team != *r.Team {
+				continue
+			}
+			k := group(c)
+			t := sums[k]
+			if t == nil {
+				t = &tally{}
+				sums[k] = t
+			}
+			t.samples++
+			if u.EstimatedHourlyCost != nil {
+				t.units += costUnits(*u.EstimatedHourlyCost)
+			}
+		}
+		hours := store.SampleInterval.Hours()
+		out = make([]store.UsageSummary, 0, len(sums))
+		for k, t := range sums {
+			out = append(out, store.UsageSummary{Key: k, Samples: t.samples, Hours: float64(t.samples) * hours,
+				EstimatedCost: float64(t.units) / 1e4 * hours})
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b store.UsageSummary) int { return strings.Compare(a.Key, b.Key) })
+	return out, err
+}
+
+func (s usage) SummarizeByCluster(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.summarize(ctx, r, func(c *store.Cluster) string { return c.ID })
+}
+
+func (s usage) SummarizeByTeam(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.summarize(ctx, r, func(c *store.Cluster) string { return c.Team })
+}
