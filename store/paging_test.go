@@ -45,7 +45,7 @@ func TestTimeOfDayAndWorkDays(t *testing.T) {
 	if s := NewTimeOfDay(9, 30).String(); s != "09:30:00" {
 		t.Errorf("TimeOfDay string %q", s)
 	}
-	if TimeOfDay(24 * time.Hour).Valid() || TimeOfDay(-1).Valid() {
+	if TimeOfDay(24*time.Hour).Valid() || TimeOfDay(-1).Valid() {
 		t.Error("out-of-day TimeOfDay must be invalid")
 	}
 	w := NewWorkDays(time.Monday, time.Friday)
