@@ -1,0 +1,121 @@
+// Package postgres is ocpstore's production backend: the store's sub-stores
+// over a pgx/v5 connection pool, with SQL built by squirrel (Dollar
+// placeholders) and executed by pgx directly.
+//
+// Every timestamp the backend writes and every expiry it checks is computed
+// in SQL from one "now": the injected clock's reading (WithClock) passed as
+// a parameter, or else the database's statement_timestamp(). The worker's
+// own clock is never used, so workers with skewed clocks still agree on
+// who holds a lock.
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// Backend implements store.Backend on a PostgreSQL connection pool. Its
+// autocommit sub-stores run each call on a pool connection; a transaction's
+// sub-stores run on the transaction's connection, so code inside WithTx
+// that reads through the outer Store uses another connection and never
+// waits for its own transaction.
+type Backend struct {
+	pool     beginner
+	clock    store.Clock
+	storeOps []store.Option
+}
+
+var (
+	_ store.Backend   = (*Backend)(nil)
+	_ store.BackendTx = (*backendTx)(nil)
+)
+
+// Option configures New and NewBackend.
+type Option func(*Backend)
+
+// WithClock makes the backend read every "now" from c instead of the
+// database's statement_timestamp(): tests pass a *store.ManualClock to move
+// time instead of sleeping. A nil c means the database clock.
+func WithClock(c store.Clock) Option { return func(b *Backend) { b.clock = c } }
+
+// WithStoreOptions passes options (such as store.WithRetryPolicy) to the
+// store.Store that New returns. NewBackend ignores them.
+func WithStoreOptions(opts ...store.Option) Option {
+	return func(b *Backend) { b.storeOps = append(b.storeOps, opts...) }
+}
+
+// New returns a Store backed by pool. The pool should be migrated (see
+// Migrate) and is not closed by the Store.
+func New(pool *pgxpool.Pool, opts ...Option) *store.Store {
+	return newStore(pool, opts...)
+}
+
+// NewBackend returns the Backend on pool, for store.New or for wrapping.
+func NewBackend(pool *pgxpool.Pool, opts ...Option) *Backend {
+	return newBackend(pool, opts...)
+}
+
+// newStore is New over any beginner, so unit tests can pass a mock.
+func newStore(pool beginner, opts ...Option) *store.Store {
+	b := newBackend(pool, opts...)
+	return store.New(b, b.storeOps...)
+}
+
+func newBackend(pool beginner, opts ...Option) *Backend {
+	b := &Backend{pool: pool}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+// Stores returns sub-stores that run each call on its own pool connection
+// (autocommit; the few operations that need several statements run them in
+// a short transaction of their own).
+func (b *Backend) Stores() store.Stores {
+	return b.stores(conn{q: b.pool, pool: b.pool, clock: b.clock})
+}
+
+// Begin starts a transaction with the given isolation and access mode.
+func (b *Backend) Begin(ctx context.Context, opts store.TxOptions) (store.BackendTx, error) {
+	tx, err := b.pool.BeginTx(ctx, txOptions(opts))
+	if err != nil {
+		return nil, mapError(ctx, err, "begin")
+	}
+	return &backendTx{tx: tx, stores: b.stores(conn{q: tx, clock: b.clock})}, nil
+}
+
+// stores binds every sub-store to c.
+func (b *Backend) stores(c conn) store.Stores {
+	return store.Stores{
+		Clusters:    clusterStore{c},
+		Jobs:        jobStore{c},
+		JobLocks:    lockStore{c},
+		Idempotency: idempotencyStore{c},
+		RBAC:        rbacStore{c},
+		Audit:       auditStore{c},
+		Outputs:     outputStore{c},
+		Usage:       usageStore{c},
+	}
+}
+
+// txOptions translates store options to pgx's. The isolation level is
+// always named, so the server's default_transaction_isolation cannot
+// change what READ COMMITTED means here.
+func txOptions(o store.TxOptions) pgx.TxOptions {
+	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
+	switch o.Isolation {
+	case store.IsolationRepeatableRead:
+		opts.IsoLevel = pgx.RepeatableRead
+	case store.IsolationSerializable:
+		opts.IsoLevel = pgx.Serializable
+	}
+	if o.ReadOnly {
+		opts.AccessMode = pgx.ReadOnly
+	}
+	return opts
+}

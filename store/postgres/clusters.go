@@ -1,0 +1,249 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// clusterColumns is the column list of clusters, in clusterRow.dests order.
+var clusterColumns = []string{"id", "name", "platform", "cluster_type", "version", "profile", "region",
+	"base_domain", "owner", "owner_id", "team", "cost_center", "status", "requested_by", "ttl_hours",
+	"destroy_at", "created_at", "updated_at", "destroyed_at", "request_tags", "effective_tags",
+	"ssh_public_key", "offhours_opt_in", "work_hours_enabled", "work_hours_start", "work_hours_end",
+	"work_days", "preserve_on_failure", "credentials_mode"}
+
+// clusterRow receives a clusters row.
+type clusterRow struct {
+	c          store.Cluster
+	start, end pgtype.Time
+	days       *int16
+}
+
+func (r *clusterRow) dests() []any {
+	c := &r.c
+	return []any{&c.ID, &c.Name, &c.Platform, &c.ClusterType, &c.Version, &c.Profile, &c.Region,
+		&c.BaseDomain, &c.Owner, &c.OwnerID, &c.Team, &c.CostCenter, &c.Status, &c.RequestedBy, &c.TTLHours,
+		&c.DestroyAt, &c.CreatedAt, &c.UpdatedAt, &c.DestroyedAt, &c.RequestTags, &c.EffectiveTags,
+		&c.SSHPublicKey, &c.OffhoursOptIn, &c.WorkHoursEnabled, &r.start, &r.end,
+		&r.days, &c.PreserveOnFailure, &c.CredentialsMode}
+}
+
+func (r *clusterRow) value() *store.Cluster {
+	c := r.c
+	c.DestroyAt, c.DestroyedAt = utcPtr(c.DestroyAt), utcPtr(c.DestroyedAt)
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	c.WorkHoursStart, c.WorkHoursEnd, c.WorkDays = timeOfDay(r.start), timeOfDay(r.end), workDays(r.days)
+	return &c
+}
+
+var clusters = table[*store.Cluster]{name: "clusters", columns: clusterColumns,
+	newRow: func() row[*store.Cluster] { return new(clusterRow) }}
+
+// clusterArgs returns the arguments for clusterColumns, with now for the
+// timestamps a write sets.
+func clusterArgs(c *store.Cluster, now any) []any {
+	return []any{c.ID, c.Name, c.Platform, c.ClusterType, c.Version, c.Profile, c.Region,
+		c.BaseDomain, c.Owner, c.OwnerID, c.Team, c.CostCenter, c.Status, c.RequestedBy, c.TTLHours,
+		optTime(c.DestroyAt), nowExpr(now), nowExpr(now), optTime(c.DestroyedAt), jsonArg(c.RequestTags),
+		jsonArg(c.EffectiveTags), c.SSHPublicKey, c.OffhoursOptIn, c.WorkHoursEnabled,
+		timeArg(c.WorkHoursStart), timeArg(c.WorkHoursEnd), workDaysArg(c.WorkDays), c.PreserveOnFailure,
+		c.CredentialsMode}
+}
+
+// destroyStartSQL lists the statuses a destroy may start from, the
+// clusters_destroy_at_idx predicate ListExpired repeats.
+var destroyStartSQL = func() string {
+	tr, _ := store.TransitionFor(store.JobDestroy)
+	return literals(tr.From...)
+}()
+
+// Fixed-shape cluster statements, rendered once.
+var (
+	// $1 id.
+	clusterGetSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").Where("id = ?", nil))
+	// $1 id.
+	clusterGetForUpdateSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").Where("id = ?", nil).
+				Suffix("FOR UPDATE"))
+	// $1 status, $2 now, $3 whether the status is DESTROYED, $4 now, $5 id,
+	// $6 allowed statuses. The compare-and-set: the row changes only from
+	// a status in $6.
+	clusterUpdateStatusSQL = mustSQL(psql.Update("clusters").
+				Set("status", nil).
+				Set("updated_at", nowExpr(nil)).
+				Set("destroyed_at", sq.Expr("CASE WHEN ?::boolean THEN "+nowSQL+" ELSE destroyed_at END", nil, nil)).
+				Where("id = ?", nil).Where("status = ANY(?::text[])", nil).
+				Suffix("RETURNING " + joinColumns(clusterColumns)))
+	// $1 now, $2 limit. The predicate repeats clusters_destroy_at_idx's.
+	clusterListExpiredSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").
+				Where("destroy_at IS NOT NULL").Where("status IN ("+destroyStartSQL+")").
+				Where("destroy_at <= "+nowSQL, nil).OrderBy("destroy_at", "id").Suffix("LIMIT ?", nil))
+)
+
+// clusterStore implements store.ClusterStore.
+type clusterStore struct{ conn }
+
+// Create inserts c, assigning its ID, defaults and timestamps in place.
+func (s clusterStore) Create(ctx context.Context, c *store.Cluster) error {
+	if c.ID == "" {
+		c.ID = store.NewID(store.PrefixCluster)
+	}
+	if c.Status == "" {
+		c.Status = store.ClusterPending
+	}
+	if c.ClusterType == "" {
+		c.ClusterType = store.ClusterTypeOpenShift
+	}
+	sqlStr, args, err := psql.Insert("clusters").Columns(clusterColumns...).
+		Values(clusterArgs(c, s.now())...).Suffix("RETURNING created_at, updated_at").ToSql()
+	if err != nil {
+		return err
+	}
+	var created, updated time.Time
+	if err := s.q.QueryRow(ctx, sqlStr, args...).Scan(&created, &updated); err != nil {
+		return mapError(ctx, err, "create cluster "+c.ID)
+	}
+	c.CreatedAt, c.UpdatedAt = created.UTC(), updated.UTC()
+	return nil
+}
+
+// GetByID returns the cluster or ErrNotFound.
+func (s clusterStore) GetByID(ctx context.Context, id string) (*store.Cluster, error) {
+	c, err := clusters.queryOne(ctx, s.q, clusterGetSQL, id)
+	return c, mapError(ctx, err, "cluster "+id)
+}
+
+// GetByIDForUpdate is GetByID with SELECT … FOR UPDATE.
+func (s clusterStore) GetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
+	c, err := clusters.queryOne(ctx, s.q, clusterGetForUpdateSQL, id)
+	return c, mapError(ctx, err, "cluster "+id)
+}
+
+// clusterOrder returns the order of a cluster listing.
+func clusterOrder(f store.ClusterFilters) order {
+	if f.Sort == store.ClusterByName {
+		return order{sort: string(store.ClusterByName), desc: f.Desc, keyExpr: `name COLLATE "C"`}
+	}
+	return order{sort: string(store.ClusterByCreatedAt), desc: f.Desc, keyExpr: "created_at", timeKey: true}
+}
+
+// clusterFilters returns the conditions of f's set fields.
+func clusterFilters(f store.ClusterFilters) []sq.Sqlizer {
+	var conds []sq.Sqlizer
+	add := func(column string, v any) { conds = append(conds, sq.Eq{column: v}) }
+	if f.Team != nil {
+		add("team", *f.Team)
+	}
+	if f.Owner != nil {
+		add("owner", *f.Owner)
+	}
+	if f.OwnerID != nil {
+		add("owner_id", *f.OwnerID)
+	}
+	if f.Status != nil {
+		add("status", *f.Status)
+	}
+	if f.Platform != nil {
+		add("platform", *f.Platform)
+	}
+	if f.ClusterType != nil {
+		add("cluster_type", *f.ClusterType)
+	}
+	if f.Profile != nil {
+		add("profile", *f.Profile)
+	}
+	if f.Region != nil {
+		add("region", *f.Region)
+	}
+	return conds
+}
+
+// List returns a page and the total from one statement (one snapshot).
+func (s clusterStore) List(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
+	items, total, err := listWithTotal(ctx, s.conn, clusters, clusterFilters(f), clusterOrder(f),
+		store.EffectiveLimit(f.Limit), f.Offset)
+	return items, total, mapError(ctx, err, "list clusters")
+}
+
+// ListAfter returns the keyset page after cursor.
+func (s clusterStore) ListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
+	o := clusterOrder(f)
+	p, err := listAfter(ctx, s.conn, clusters, clusterFilters(f), o, cursor, store.EffectiveLimit(f.Limit),
+		func(c *store.Cluster) (string, string) {
+			if o.timeKey {
+				return store.TimeKey(c.CreatedAt), c.ID
+			}
+			return c.Name, c.ID
+		})
+	return p, mapError(ctx, err, "list clusters")
+}
+
+// UpdateStatus is a compare-and-set on the status: it changes the row only
+// from a status store.AllowedFrom(to) lists. When no row changed it reads
+// the row to tell a missing cluster from a refused transition.
+func (s clusterStore) UpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
+	now := s.now()
+	c, err := clusters.queryOne(ctx, s.q, clusterUpdateStatusSQL,
+		to, now, to == store.ClusterDestroyed, now, id, store.AllowedFrom(to))
+	if err == nil || !isNoRows(err) {
+		return c, mapError(ctx, err, fmt.Sprintf("update cluster %s status to %s", id, to))
+	}
+	cur, err := s.GetByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &store.TransitionError{Entity: "cluster", ID: id, From: string(cur.Status), To: string(to)}
+}
+
+// Update writes the non-nil fields of u, each to its named column.
+func (s clusterStore) Update(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
+	b := psql.Update("clusters").Set("updated_at", nowExpr(s.now()))
+	if u.DestroyAt != nil {
+		b = b.Set("destroy_at", dbTime(*u.DestroyAt))
+	}
+	if u.TTLHours != nil {
+		b = b.Set("ttl_hours", *u.TTLHours)
+	}
+	if u.EffectiveTags != nil {
+		b = b.Set("effective_tags", jsonArg(*u.EffectiveTags))
+	}
+	if u.OffhoursOptIn != nil {
+		b = b.Set("offhours_opt_in", *u.OffhoursOptIn)
+	}
+	if u.WorkHoursEnabled != nil {
+		b = b.Set("work_hours_enabled", *u.WorkHoursEnabled)
+	}
+	if u.WorkHoursStart != nil {
+		b = b.Set("work_hours_start", timeArg(u.WorkHoursStart))
+	}
+	if u.WorkHoursEnd != nil {
+		b = b.Set("work_hours_end", timeArg(u.WorkHoursEnd))
+	}
+	if u.WorkDays != nil {
+		b = b.Set("work_days", workDaysArg(u.WorkDays))
+	}
+	if u.PreserveOnFailure != nil {
+		b = b.Set("preserve_on_failure", *u.PreserveOnFailure)
+	}
+	if u.CredentialsMode != nil {
+		b = b.Set("credentials_mode", *u.CredentialsMode)
+	}
+	sqlStr, args, err := b.Where("id = ?", id).Suffix("RETURNING " + joinColumns(clusterColumns)).ToSql()
+	if err != nil {
+		return nil, err
+	}
+	c, err := clusters.queryOne(ctx, s.q, sqlStr, args...)
+	return c, mapError(ctx, err, "update cluster "+id)
+}
+
+// ListExpired returns clusters past their DestroyAt that a destroy may
+// start from, oldest DestroyAt first.
+func (s clusterStore) ListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
+	cs, err := clusters.queryAll(ctx, s.q, clusterListExpiredSQL, s.now(), limit)
+	return cs, mapError(ctx, err, "list expired clusters")
+}

@@ -1,0 +1,135 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// idempotencyColumns is the column list of idempotency_keys, in
+// idempotencyRow.dests order.
+var idempotencyColumns = []string{"id", "scope", "key", "request_hash", "response_status_code",
+	"response_body", "created_at", "expires_at"}
+
+// idempotencyRow receives an idempotency_keys row. The body is scanned as
+// text: the column is JSON (not JSONB), so it is returned byte for byte.
+type idempotencyRow struct {
+	k    store.IdempotencyKey
+	body *string
+}
+
+func (r *idempotencyRow) dests() []any {
+	k := &r.k
+	return []any{&k.ID, &k.Scope, &k.Key, &k.RequestHash, &k.ResponseStatusCode, &r.body, &k.CreatedAt, &k.ExpiresAt}
+}
+
+func (r *idempotencyRow) value() *store.IdempotencyKey {
+	k := r.k
+	if r.body != nil {
+		k.ResponseBody = json.RawMessage(*r.body)
+	}
+	k.CreatedAt, k.ExpiresAt = k.CreatedAt.UTC(), k.ExpiresAt.UTC()
+	return &k
+}
+
+var idempotencyKeys = table[*store.IdempotencyKey]{name: "idempotency_keys", columns: idempotencyColumns,
+	newRow: func() row[*store.IdempotencyKey] { return new(idempotencyRow) }}
+
+// Fixed-shape idempotency statements, rendered once.
+var (
+	// idempotencyReserveSQL creates the key, or re-creates it over an
+	// expired row (new ID, no response); a live row is left alone and
+	// nothing is returned. A concurrent reservation of the same key waits
+	// on the unique index until the first transaction ends.
+	//
+	// $1 id, $2 scope, $3 key, $4 hash, $5 now, $6 now, $7 ttl.
+	idempotencyReserveSQL = mustSQL(psql.Insert("idempotency_keys AS k").
+				Columns("id", "scope", "key", "request_hash", "created_at", "expires_at").
+				Values(nil, nil, nil, nil, nowExpr(nil), sq.Expr(nowSQL+" + ?::interval", nil, nil)).
+				Suffix("ON CONFLICT (scope, key) DO UPDATE SET " +
+			excluded("id", "request_hash", "created_at", "expires_at") +
+			", response_status_code = NULL, response_body = NULL" +
+			" WHERE k.expires_at <= EXCLUDED.created_at" +
+			" RETURNING " + joinColumns(qualify("k", idempotencyColumns))))
+	// $1 scope, $2 key.
+	idempotencyGetSQL = mustSQL(psql.Select(idempotencyColumns...).From("idempotency_keys").
+				Where("scope = ? AND key = ?", nil, nil))
+	// $1 status, $2 body, $3 scope, $4 key: only a key not yet completed.
+	idempotencyCompleteSQL = mustSQL(psql.Update("idempotency_keys").
+				Set("response_status_code", nil).
+				Set("response_body", sq.Expr("?::json", nil)).
+				Where("scope = ? AND key = ?", nil, nil).Where("response_status_code IS NULL").
+				Suffix("RETURNING " + joinColumns(idempotencyColumns)))
+	// $1 now.
+	idempotencyDeleteExpiredSQL = mustSQL(psql.Delete("idempotency_keys").Where("expires_at <= "+nowSQL, nil))
+)
+
+// reserveAttempts bounds Reserve's loop: a live key it saw can be deleted
+// (expired and purged) before it reads it, and then it tries again.
+const reserveAttempts = 3
+
+// idempotencyStore implements store.IdempotencyStore.
+type idempotencyStore struct{ conn }
+
+// Reserve creates the key or returns the live record with the same hash.
+func (s idempotencyStore) Reserve(ctx context.Context, r store.IdempotencyReservation) (*store.IdempotencyKey, bool, error) {
+	what := fmt.Sprintf("reserve idempotency key %s/%s", r.Scope, r.Key)
+	for range reserveAttempts {
+		now := s.now()
+		k, err := idempotencyKeys.queryOne(ctx, s.q, idempotencyReserveSQL,
+			store.NewID(store.PrefixIdempotency), r.Scope, r.Key, r.RequestHash, now, now, r.TTL)
+		if err == nil {
+			return k, true, nil
+		}
+		if !isNoRows(err) {
+			return nil, false, mapError(ctx, err, what)
+		}
+		k, err = idempotencyKeys.queryOne(ctx, s.q, idempotencyGetSQL, r.Scope, r.Key)
+		switch {
+		case isNoRows(err):
+			continue // deleted since: reserve again
+		case err != nil:
+			return nil, false, mapError(ctx, err, what)
+		case k.RequestHash != r.RequestHash:
+			return nil, false, fmt.Errorf("%s: %w", what, store.ErrIdempotencyMismatch)
+		}
+		return k, false, nil
+	}
+	return nil, false, fmt.Errorf("%s: the key kept disappearing: %w", what, store.ErrConflict)
+}
+
+// Complete stores the response of a key not yet completed.
+func (s idempotencyStore) Complete(ctx context.Context, scope, key string, statusCode int, body json.RawMessage) (*store.IdempotencyKey, error) {
+	what := fmt.Sprintf("complete idempotency key %s/%s", scope, key)
+	var bodyArg any
+	if body != nil {
+		bodyArg = string(body) // as text, so not one byte changes
+	}
+	k, err := idempotencyKeys.queryOne(ctx, s.q, idempotencyCompleteSQL, statusCode, bodyArg, scope, key)
+	if err == nil || !isNoRows(err) {
+		return k, mapError(ctx, err, what)
+	}
+	if _, err := s.Get(ctx, scope, key); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%s: already completed: %w", what, store.ErrConflict)
+}
+
+// Get returns the key's record, expired or not.
+func (s idempotencyStore) Get(ctx context.Context, scope, key string) (*store.IdempotencyKey, error) {
+	k, err := idempotencyKeys.queryOne(ctx, s.q, idempotencyGetSQL, scope, key)
+	return k, mapError(ctx, err, fmt.Sprintf("idempotency key %s/%s", scope, key))
+}
+
+// DeleteExpired deletes the keys whose expiry has passed.
+func (s idempotencyStore) DeleteExpired(ctx context.Context) (int64, error) {
+	tag, err := s.q.Exec(ctx, idempotencyDeleteExpiredSQL, s.now())
+	if err != nil {
+		return 0, mapError(ctx, err, "delete expired idempotency keys")
+	}
+	return tag.RowsAffected(), nil
+}

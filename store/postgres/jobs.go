@@ -1,0 +1,364 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// jobColumns is the column list of jobs, in jobRow.dests order.
+var jobColumns = []string{"id", "cluster_id", "job_type", "status", "attempt", "max_attempts", "error_code",
+	"error_message", "retry_at", "started_at", "ended_at", "created_at", "updated_at", "metadata"}
+
+// jobRow receives a jobs row.
+type jobRow struct{ j store.Job }
+
+func (r *jobRow) dests() []any {
+	j := &r.j
+	return []any{&j.ID, &j.ClusterID, &j.JobType, &j.Status, &j.Attempt, &j.MaxAttempts, &j.ErrorCode,
+		&j.ErrorMessage, &j.RetryAt, &j.StartedAt, &j.EndedAt, &j.CreatedAt, &j.UpdatedAt, &j.Metadata}
+}
+
+func (r *jobRow) value() *store.Job {
+	j := r.j
+	j.RetryAt, j.StartedAt, j.EndedAt = utcPtr(j.RetryAt), utcPtr(j.StartedAt), utcPtr(j.EndedAt)
+	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
+	return &j
+}
+
+var jobs = table[*store.Job]{name: "jobs", columns: jobColumns,
+	newRow: func() row[*store.Job] { return new(jobRow) }}
+
+// runnableRow receives a job joined with its cluster (LockRunnable).
+type runnableRow struct {
+	j jobRow
+	c clusterRow
+}
+
+func (r *runnableRow) dests() []any { return append(r.j.dests(), r.c.dests()...) }
+
+func (r *runnableRow) value() store.Runnable {
+	return store.Runnable{Job: r.j.value(), Cluster: r.c.value()}
+}
+
+var runnables = table[store.Runnable]{name: "jobs j JOIN clusters c ON c.id = j.cluster_id",
+	columns: append(qualify("j", jobColumns), qualify("c", clusterColumns)...),
+	newRow:  func() row[store.Runnable] { return new(runnableRow) }}
+
+// Status lists as SQL literals, from the Go constants, so the statements
+// repeat the predicates of the partial indexes they are meant to use.
+var (
+	startableSQL = literals(store.JobPending, store.JobRetrying)                   // jobs_runnable_idx
+	activeSQL    = literals(store.JobPending, store.JobRunning, store.JobRetrying) // jobs_cluster_active_idx
+	runningSQL   = literals(store.JobRunning)                                      // jobs_running_idx
+)
+
+// fenced renders a fenced job write: the SET list of b applied only while
+// the job is RUNNING and the lock row with the caller's token exists. The
+// CTE locks that lock row FOR SHARE in the same statement: a concurrent
+// takeover (Acquire's ON CONFLICT … DO UPDATE) either committed first, and
+// then the locking read re-checks the row's latest version, finds a new
+// token and yields nothing; or it waits for this transaction to end. A
+// plain EXISTS on job_locks would not be safe under READ COMMITTED (its
+// snapshot is not re-checked when the UPDATE waits for the job row).
+//
+// Arguments: $1 cluster, $2 job, $3 token, then b's SET arguments, then
+// job, cluster.
+func fenced(b sq.UpdateBuilder) string {
+	return mustSQL(b.
+		Prefix("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = ? AND job_id = ? AND token = ? FOR SHARE)", nil, nil, nil).
+		Where("id = ? AND cluster_id = ?", nil, nil).
+		Where("status = " + runningSQL).
+		Where("EXISTS (SELECT 1 FROM l)").
+		Suffix("RETURNING " + joinColumns(jobColumns)))
+}
+
+// Fixed-shape job statements, rendered once.
+var (
+	// $1 id.
+	jobGetSQL = mustSQL(psql.Select(jobColumns...).From("jobs").Where("id = ?", nil))
+	// $1 now, $2 now, $3 id.
+	jobMarkStartedSQL = mustSQL(psql.Update("jobs").
+				Set("status", sq.Expr(literals(store.JobRunning))).
+				Set("attempt", sq.Expr("attempt + 1")).
+				Set("started_at", nowExpr(nil)).
+				Set("retry_at", sq.Expr("NULL")).
+				Set("ended_at", sq.Expr("NULL")).
+				Set("updated_at", nowExpr(nil)).
+				Where("id = ?", nil).Where("status IN (" + startableSQL + ")").
+				Suffix("RETURNING " + joinColumns(jobColumns)))
+	// $1 code, $2 message, $3 now, $4 now, $5 id.
+	jobCancelSQL = mustSQL(psql.Update("jobs").
+			Set("status", sq.Expr(literals(store.JobFailed))).
+			Set("error_code", nil).
+			Set("error_message", nil).
+			Set("ended_at", nowExpr(nil)).
+			Set("updated_at", nowExpr(nil)).
+			Where("id = ?", nil).Where("status IN (" + startableSQL + ")").
+			Suffix("RETURNING " + joinColumns(jobColumns)))
+	// Fenced: $4 now, $5 now, $6 metadata, $7 metadata. Metadata is merged
+	// (its keys overwrite); NULL leaves it alone.
+	jobMarkSucceededSQL = fenced(psql.Update("jobs").
+				Set("status", sq.Expr(literals(store.JobSucceeded))).
+				Set("ended_at", nowExpr(nil)).
+				Set("updated_at", nowExpr(nil)).
+				Set("metadata", sq.Expr("CASE WHEN ?::jsonb IS NULL THEN metadata ELSE COALESCE(metadata, '{}'::jsonb) || ?::jsonb END", nil, nil)))
+	// Fenced: $4 code, $5 message, $6 now, $7 now.
+	jobMarkFailedSQL = fenced(psql.Update("jobs").
+				Set("status", sq.Expr(literals(store.JobFailed))).
+				Set("error_code", nil).
+				Set("error_message", nil).
+				Set("ended_at", nowExpr(nil)).
+				Set("updated_at", nowExpr(nil)))
+	// Fenced: $4 code, $5 message, $6 now, $7 delay, $8 now.
+	jobMarkRetrySQL = fenced(psql.Update("jobs").
+			Set("status", sq.Expr(literals(store.JobRetrying))).
+			Set("error_code", nil).
+			Set("error_message", nil).
+			Set("retry_at", sq.Expr(nowSQL+" + ?::interval", nil, nil)).
+			Set("ended_at", sq.Expr("NULL")).
+			Set("updated_at", nowExpr(nil)))
+	// lockRunnableSQL is the claim query. A job qualifies when it is
+	// PENDING, or RETRYING with retry_at passed; of one of the types; no
+	// older (created_at, id) job of its cluster is unfinished (FIFO per
+	// cluster, which also means at most one job per cluster qualifies);
+	// and its cluster has no live lock. Oldest first; rows locked by
+	// another claimer are skipped, and skipped rows do not count toward
+	// the limit (LockRows sits below Limit).
+	//
+	// $1 now, $2 job types, $3 now, $4 limit.
+	lockRunnableSQL = mustSQL(psql.Select(runnables.columns...).From(runnables.name).
+			Where("j.status IN ("+startableSQL+")").
+			Where("(j.status = "+literals(store.JobPending)+" OR j.retry_at <= "+nowSQL+")", nil).
+			Where("j.job_type = ANY(?::text[])", nil).
+			Where("NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id"+
+			" AND o.status IN ("+activeSQL+") AND (o.created_at, o.id) < (j.created_at, j.id))").
+		Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id AND l.expires_at > "+nowSQL+")", nil).
+		OrderBy("j.created_at", "j.id").
+		Suffix("LIMIT ? FOR UPDATE OF j, c SKIP LOCKED", nil))
+	// $1 now, $2 limit: RUNNING jobs without a live lock of their own.
+	jobListStuckSQL = mustSQL(psql.Select(qualify("j", jobColumns)...).From("jobs j").
+			Where("j.status = "+runningSQL).
+			Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id"+
+			" AND l.job_id = j.id AND l.expires_at > "+nowSQL+")", nil).
+		OrderBy("j.started_at", "j.id").Suffix("LIMIT ?", nil))
+	// $1 id.
+	jobClusterSQL = mustSQL(psql.Select("cluster_id").From("jobs").Where("id = ?", nil))
+	// $1 now, $2 cluster, $3 job: is the job's own lock live? Locks it.
+	jobLockLiveSQL = mustSQL(psql.Select("expires_at > "+nowSQL).From("job_locks").
+			Where("cluster_id = ? AND job_id = ?", nil, nil).Suffix("FOR UPDATE"))
+	// $1 now, $2 code, $3 message, $4 now, $5 now, $6 id. RETRYING and
+	// runnable now while attempts are left, else FAILED as abandoned.
+	jobRequeueSQL = mustSQL(psql.Update("jobs").
+			Set("status", sq.Expr("CASE WHEN attempt < max_attempts THEN "+literals(store.JobRetrying)+
+			" ELSE "+literals(store.JobFailed)+" END")).
+		Set("retry_at", sq.Expr("CASE WHEN attempt < max_attempts THEN "+nowSQL+" END", nil)).
+		Set("error_code", sq.Expr("CASE WHEN attempt < max_attempts THEN error_code ELSE ?::text END", nil)).
+		Set("error_message", sq.Expr("CASE WHEN attempt < max_attempts THEN error_message ELSE ?::text END", nil)).
+		Set("ended_at", sq.Expr("CASE WHEN attempt < max_attempts THEN NULL ELSE "+nowSQL+" END", nil)).
+		Set("updated_at", nowExpr(nil)).
+		Where("id = ?", nil).Where("status = " + runningSQL).
+		Suffix("RETURNING " + joinColumns(jobColumns)))
+	// $1 cluster, $2 job.
+	jobDeleteLockSQL = mustSQL(psql.Delete("job_locks").Where("cluster_id = ? AND job_id = ?", nil, nil))
+)
+
+// abandonedMessage is the error message of a job Requeue fails.
+const abandonedMessage = "abandoned: the worker stopped heartbeating and no attempts are left"
+
+// jobStore implements store.JobStore.
+type jobStore struct{ conn }
+
+// Create inserts j, assigning its ID, defaults and timestamps in place.
+func (s jobStore) Create(ctx context.Context, j *store.Job) error {
+	if j.ID == "" {
+		j.ID = store.NewID(store.PrefixJob)
+	}
+	if j.Status == "" {
+		j.Status = store.JobPending
+	}
+	if j.MaxAttempts == 0 {
+		j.MaxAttempts = store.DefaultMaxAttempts
+	}
+	now := s.now()
+	sqlStr, args, err := psql.Insert("jobs").Columns(jobColumns...).
+		Values(j.ID, j.ClusterID, j.JobType, j.Status, j.Attempt, j.MaxAttempts, j.ErrorCode, j.ErrorMessage,
+			optTime(j.RetryAt), optTime(j.StartedAt), optTime(j.EndedAt), nowExpr(now), nowExpr(now),
+			jsonArg(j.Metadata)).
+		Suffix("RETURNING created_at, updated_at").ToSql()
+	if err != nil {
+		return err
+	}
+	var created, updated time.Time
+	if err := s.q.QueryRow(ctx, sqlStr, args...).Scan(&created, &updated); err != nil {
+		return mapError(ctx, err, "create job "+j.ID)
+	}
+	j.CreatedAt, j.UpdatedAt = created.UTC(), updated.UTC()
+	return nil
+}
+
+// GetByID returns the job or ErrNotFound.
+func (s jobStore) GetByID(ctx context.Context, id string) (*store.Job, error) {
+	j, err := jobs.queryOne(ctx, s.q, jobGetSQL, id)
+	return j, mapError(ctx, err, "job "+id)
+}
+
+// jobOrder is the order of a job listing.
+func jobOrder(f store.JobFilters) order {
+	return order{sort: string(store.JobByCreatedAt), desc: f.Desc, keyExpr: "created_at", timeKey: true}
+}
+
+// jobFilters returns the conditions of f's set fields.
+func jobFilters(f store.JobFilters) []sq.Sqlizer {
+	var conds []sq.Sqlizer
+	if f.ClusterID != nil {
+		conds = append(conds, sq.Eq{"cluster_id": *f.ClusterID})
+	}
+	if f.Status != nil {
+		conds = append(conds, sq.Eq{"status": *f.Status})
+	}
+	if f.JobType != nil {
+		conds = append(conds, sq.Eq{"job_type": *f.JobType})
+	}
+	return conds
+}
+
+// List returns a page and the total from one statement (one snapshot).
+func (s jobStore) List(ctx context.Context, f store.JobFilters) ([]*store.Job, int, error) {
+	items, total, err := listWithTotal(ctx, s.conn, jobs, jobFilters(f), jobOrder(f), store.EffectiveLimit(f.Limit), f.Offset)
+	return items, total, mapError(ctx, err, "list jobs")
+}
+
+// ListAfter returns the keyset page after cursor.
+func (s jobStore) ListAfter(ctx context.Context, f store.JobFilters, cursor string) (store.Page[*store.Job], error) {
+	p, err := listAfter(ctx, s.conn, jobs, jobFilters(f), jobOrder(f), cursor, store.EffectiveLimit(f.Limit),
+		func(j *store.Job) (string, string) { return store.TimeKey(j.CreatedAt), j.ID })
+	return p, mapError(ctx, err, "list jobs")
+}
+
+// MarkStarted moves a PENDING or RETRYING job to RUNNING (compare-and-set).
+func (s jobStore) MarkStarted(ctx context.Context, id string) (*store.Job, error) {
+	now := s.now()
+	j, err := jobs.queryOne(ctx, s.q, jobMarkStartedSQL, now, now, id)
+	return s.transitioned(ctx, j, err, id, store.JobRunning)
+}
+
+// Cancel moves a PENDING or RETRYING job to FAILED (compare-and-set).
+func (s jobStore) Cancel(ctx context.Context, id, code, message string) (*store.Job, error) {
+	now := s.now()
+	j, err := jobs.queryOne(ctx, s.q, jobCancelSQL, code, message, now, now, id)
+	return s.transitioned(ctx, j, err, id, store.JobFailed)
+}
+
+// transitioned finishes a job compare-and-set: when no row changed, it
+// reads the job to tell a missing job from a refused transition.
+func (s jobStore) transitioned(ctx context.Context, j *store.Job, err error, id string, to store.JobStatus) (*store.Job, error) {
+	if err == nil || !isNoRows(err) {
+		return j, mapError(ctx, err, fmt.Sprintf("move job %s to %s", id, to))
+	}
+	cur, err := s.GetByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &store.TransitionError{Entity: "job", ID: id, From: string(cur.Status), To: string(to)}
+}
+
+// MarkSucceeded is the fenced write of a success (see fenced).
+func (s jobStore) MarkSucceeded(ctx context.Context, lock *store.JobLock, metadata map[string]string) (*store.Job, error) {
+	var md any
+	if len(metadata) > 0 {
+		md = metadata
+	}
+	now := s.now()
+	return s.fencedWrite(ctx, lock, jobMarkSucceededSQL, now, now, md, md)
+}
+
+// MarkFailed is the fenced write of a failure.
+func (s jobStore) MarkFailed(ctx context.Context, lock *store.JobLock, code, message string) (*store.Job, error) {
+	now := s.now()
+	return s.fencedWrite(ctx, lock, jobMarkFailedSQL, code, message, now, now)
+}
+
+// MarkRetry is the fenced write of a transient failure.
+func (s jobStore) MarkRetry(ctx context.Context, lock *store.JobLock, code, message string, after time.Duration) (*store.Job, error) {
+	now := s.now()
+	return s.fencedWrite(ctx, lock, jobMarkRetrySQL, code, message, now, after, now)
+}
+
+// fencedWrite runs a statement made by fenced; no row means the job is not
+// RUNNING or the token is not current: ErrLockLost, and nothing changed.
+func (s jobStore) fencedWrite(ctx context.Context, lock *store.JobLock, sql string, set ...any) (*store.Job, error) {
+	args := append([]any{lock.ClusterID, lock.JobID, lock.Token}, set...)
+	j, err := jobs.queryOne(ctx, s.q, sql, append(args, lock.JobID, lock.ClusterID)...)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("job %s not running under this lock: %w", lock.JobID, lockLost(lock))
+	}
+	return j, mapError(ctx, err, "write job "+lock.JobID)
+}
+
+// LockRunnable returns up to q.Limit runnable jobs with their clusters,
+// both rows locked FOR UPDATE (see lockRunnableSQL).
+func (s jobStore) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
+	types := q.JobTypes
+	if len(types) == 0 {
+		types = store.JobTypes()
+	}
+	now := s.now()
+	rs, err := runnables.queryAll(ctx, s.q, lockRunnableSQL, now, types, now, q.Limit)
+	return rs, mapError(ctx, err, "lock runnable jobs")
+}
+
+// ListStuck returns RUNNING jobs without a live lock of their own, oldest
+// started first.
+func (s jobStore) ListStuck(ctx context.Context, limit int) ([]*store.Job, error) {
+	js, err := jobs.queryAll(ctx, s.q, jobListStuckSQL, s.now(), limit)
+	return js, mapError(ctx, err, "list stuck jobs")
+}
+
+// Requeue takes back a stuck RUNNING job in one transaction: it locks the
+// job's own lock row (refusing a live one), moves the job to RETRYING or
+// FAILED, and deletes that lock row so the old holder's token stops being
+// current. The lock row is locked before the job row, as the fenced writes
+// do, so the two cannot deadlock.
+func (s jobStore) Requeue(ctx context.Context, id string) (*store.Job, error) {
+	var job *store.Job
+	err := s.atomically(ctx, func(q querier) error {
+		var clusterID string
+		if err := q.QueryRow(ctx, jobClusterSQL, id).Scan(&clusterID); err != nil {
+			return mapError(ctx, err, "requeue job "+id)
+		}
+		var live bool
+		err := q.QueryRow(ctx, jobLockLiveSQL, s.now(), clusterID, id).Scan(&live)
+		hasLock := err == nil
+		switch {
+		case err != nil && !isNoRows(err):
+			return mapError(ctx, err, "requeue job "+id)
+		case live:
+			return fmt.Errorf("requeue job %s: its lock on cluster %s is live: %w", id, clusterID, store.ErrConflict)
+		}
+		now := s.now()
+		j, err := jobs.queryOne(ctx, q, jobRequeueSQL, now, store.ErrCodeAbandoned, abandonedMessage, now, now, id)
+		if isNoRows(err) {
+			cur, err := jobs.queryOne(ctx, q, jobGetSQL, id)
+			if err != nil {
+				return mapError(ctx, err, "job "+id)
+			}
+			return &store.TransitionError{Entity: "job", ID: id, From: string(cur.Status), To: string(store.JobRetrying)}
+		}
+		if err != nil {
+			return mapError(ctx, err, "requeue job "+id)
+		}
+		if hasLock {
+			if _, err := q.Exec(ctx, jobDeleteLockSQL, clusterID, id); err != nil {
+				return mapError(ctx, err, "requeue job "+id)
+			}
+		}
+		job = j
+		return nil
+	})
+	return job, err
+}

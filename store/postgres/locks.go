@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// lockColumns is the column list of job_locks, in lockRow.dests order.
+var lockColumns = []string{"cluster_id", "job_id", "locked_by", "token", "locked_at", "expires_at"}
+
+// lockRow receives a job_locks row.
+type lockRow struct{ l store.JobLock }
+
+func (r *lockRow) dests() []any {
+	l := &r.l
+	return []any{&l.ClusterID, &l.JobID, &l.LockedBy, &l.Token, &l.LockedAt, &l.ExpiresAt}
+}
+
+func (r *lockRow) value() *store.JobLock {
+	l := r.l
+	l.LockedAt, l.ExpiresAt = l.LockedAt.UTC(), l.ExpiresAt.UTC()
+	return &l
+}
+
+var locks = table[*store.JobLock]{name: "job_locks", columns: lockColumns,
+	newRow: func() row[*store.JobLock] { return new(lockRow) }}
+
+// sameHolder is true in lockAcquireSQL's conflict arm when the lock row
+// already belongs to the proposed holder (job and worker).
+const sameHolder = "l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked_by"
+
+// Fixed-shape lock statements, rendered once.
+var (
+	// lockAcquireSQL grants a cluster's lock in one statement:
+	//
+	//   - The proposed row is selected from jobs, so a job that does not
+	//     exist or belongs to another cluster proposes nothing (Acquire
+	//     then tells ErrNotFound from ErrLockHeld).
+	//   - No row yet: it is inserted with a token from the job_lock_tokens
+	//     sequence, larger than every token ever issued.
+	//   - A row exists: ON CONFLICT locks it and the WHERE decides on its
+	//     latest version. The same holder (job and worker) renews: the
+	//     expiry moves, the token and LockedAt stay, even if it had expired.
+	//     An expired row of another holder is taken over with the token
+	//     GREATEST(nextval, old token + 1). A live row of another holder is
+	//     left alone and nothing is returned: ErrLockHeld.
+	//
+	// $1 worker, $2 now, $3 now, $4 ttl, $5 job, $6 cluster.
+	lockAcquireSQL = mustSQL(psql.Insert("job_locks AS l").Columns(lockColumns...).
+			Select(psql.Select("j.cluster_id", "j.id", "?::text", "nextval('job_lock_tokens')", nowSQL,
+			nowSQL+" + ?::interval").From("jobs j").Where("j.id = ?").Where("j.cluster_id = ?")).
+		Suffix("ON CONFLICT (cluster_id) DO UPDATE SET" +
+			" token = CASE WHEN " + sameHolder + " THEN l.token ELSE GREATEST(EXCLUDED.token, l.token + 1) END," +
+			" locked_at = CASE WHEN " + sameHolder + " THEN l.locked_at ELSE EXCLUDED.locked_at END," +
+			" job_id = EXCLUDED.job_id, locked_by = EXCLUDED.locked_by, expires_at = EXCLUDED.expires_at" +
+			" WHERE l.expires_at <= EXCLUDED.locked_at OR (" + sameHolder + ")" +
+			" RETURNING " + joinColumns(qualify("l", lockColumns))))
+	// $1 cluster, $2 job: does the job exist and belong to the cluster?
+	lockJobExistsSQL = mustSQL(psql.Select("EXISTS (SELECT 1 FROM clusters WHERE id = ?)",
+		"EXISTS (SELECT 1 FROM jobs WHERE cluster_id = ? AND id = ?)"))
+	// $1 now, $2 ttl, $3 cluster, $4 job, $5 token: only the current token
+	// extends, expired or not.
+	lockExtendSQL = mustSQL(psql.Update("job_locks").Set("expires_at", sq.Expr(nowSQL+" + ?::interval", nil, nil)).
+			Where("cluster_id = ? AND job_id = ? AND token = ?", nil, nil, nil).
+			Suffix("RETURNING " + joinColumns(lockColumns)))
+	// $1 cluster, $2 job, $3 token.
+	lockReleaseSQL = mustSQL(psql.Delete("job_locks").Where("cluster_id = ? AND job_id = ? AND token = ?", nil, nil, nil))
+	// $1 cluster.
+	lockGetSQL = mustSQL(psql.Select(lockColumns...).From("job_locks").Where("cluster_id = ?", nil))
+	// $1 now.
+	lockDeleteExpiredSQL = mustSQL(psql.Delete("job_locks").Where("expires_at <= "+nowSQL, nil))
+)
+
+// lockStore implements store.JobLockStore.
+type lockStore struct{ conn }
+
+// Acquire grants the cluster's lock to (job, worker); see lockAcquireSQL.
+func (s lockStore) Acquire(ctx context.Context, clusterID, jobID, workerID string, ttl time.Duration) (*store.JobLock, error) {
+	now := s.now()
+	l, err := locks.queryOne(ctx, s.q, lockAcquireSQL, workerID, now, now, ttl, jobID, clusterID)
+	if err == nil || !isNoRows(err) {
+		return l, mapError(ctx, err, fmt.Sprintf("acquire lock of cluster %s for job %s", clusterID, jobID))
+	}
+	var clusterExists, jobExists bool
+	if err := s.q.QueryRow(ctx, lockJobExistsSQL, clusterID, clusterID, jobID).Scan(&clusterExists, &jobExists); err != nil {
+		return nil, mapError(ctx, err, "acquire lock of cluster "+clusterID)
+	}
+	switch {
+	case !clusterExists:
+		return nil, fmt.Errorf("acquire lock: cluster %s: %w", clusterID, store.ErrNotFound)
+	case !jobExists:
+		return nil, fmt.Errorf("acquire lock of cluster %s: job %s of that cluster: %w", clusterID, jobID, store.ErrNotFound)
+	}
+	return nil, fmt.Errorf("acquire lock of cluster %s for job %s: %w", clusterID, jobID, store.ErrLockHeld)
+}
+
+// Extend moves the expiry to now+ttl if lock's token is current.
+func (s lockStore) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
+	l, err := locks.queryOne(ctx, s.q, lockExtendSQL, s.now(), ttl, lock.ClusterID, lock.JobID, lock.Token)
+	if isNoRows(err) {
+		return nil, lockLost(lock)
+	}
+	return l, mapError(ctx, err, "extend lock of cluster "+lock.ClusterID)
+}
+
+// Release deletes the lock row if lock's token is current.
+func (s lockStore) Release(ctx context.Context, lock *store.JobLock) error {
+	tag, err := s.q.Exec(ctx, lockReleaseSQL, lock.ClusterID, lock.JobID, lock.Token)
+	if err != nil {
+		return mapError(ctx, err, "release lock of cluster "+lock.ClusterID)
+	}
+	if tag.RowsAffected() == 0 {
+		return lockLost(lock)
+	}
+	return nil
+}
+
+// Get returns the cluster's lock row, live or expired.
+func (s lockStore) Get(ctx context.Context, clusterID string) (*store.JobLock, error) {
+	l, err := locks.queryOne(ctx, s.q, lockGetSQL, clusterID)
+	return l, mapError(ctx, err, "lock of cluster "+clusterID)
+}
+
+// DeleteExpired deletes the locks whose expiry has passed.
+func (s lockStore) DeleteExpired(ctx context.Context) (int64, error) {
+	tag, err := s.q.Exec(ctx, lockDeleteExpiredSQL, s.now())
+	if err != nil {
+		return 0, mapError(ctx, err, "delete expired locks")
+	}
+	return tag.RowsAffected(), nil
+}
+
+// lockLost is the error of a write fenced by a token that is not current.
+func lockLost(lock *store.JobLock) error {
+	return fmt.Errorf("cluster %s job %s token %d: %w", lock.ClusterID, lock.JobID, lock.Token, store.ErrLockLost)
+}

@@ -1,0 +1,174 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// usageColumns is the column list of usage_samples, in usageRow.dests order.
+var usageColumns = []string{"id", "cluster_id", "sample_time", "state", "control_plane_replicas",
+	"worker_replicas", "estimated_hourly_cost", "metadata"}
+
+// usageRow receives a usage_samples row.
+type usageRow struct{ s store.UsageSample }
+
+func (r *usageRow) dests() []any {
+	s := &r.s
+	return []any{&s.ID, &s.ClusterID, &s.SampleTime, &s.State, &s.ControlPlaneReplicas, &s.WorkerReplicas,
+		&s.EstimatedHourlyCost, &s.Metadata}
+}
+
+func (r *usageRow) value() *store.UsageSample {
+	s := r.s
+	s.SampleTime = s.SampleTime.UTC()
+	return &s
+}
+
+var usageSamples = table[*store.UsageSample]{name: "usage_samples", columns: usageColumns,
+	newRow: func() row[*store.UsageSample] { return new(usageRow) }}
+
+// usageUpsert is the conflict clause of Record and RecordBatch: a sample of
+// the same cluster and time gets the new values and keeps its ID.
+var usageUpsert = "ON CONFLICT (cluster_id, sample_time) DO UPDATE SET " + excluded(usageColumns[3:]...)
+
+// Fixed-shape usage statements, rendered once.
+var (
+	// $1..$8 the columns, in usageColumns order.
+	usageRecordSQL = mustSQL(psql.Insert("usage_samples").Columns(usageColumns...).
+			Values(nil, nil, nil, nil, nil, nil, nil, nil).Suffix(usageUpsert + " RETURNING id"))
+	// $1..$8 one array per column, in usageColumns order: the whole batch
+	// in one statement, so it is recorded all or none.
+	usageRecordBatchSQL = mustSQL(psql.Insert("usage_samples").Columns(usageColumns...).
+				Select(psql.Select("*").From("unnest(?::text[], ?::text[], ?::timestamptz[], ?::text[], ?::integer[]," +
+			" ?::integer[], ?::numeric[], ?::jsonb[])")).
+		Suffix(usageUpsert + " RETURNING id, cluster_id, sample_time"))
+	// $1 cluster, $2 from, $3 to.
+	usageListSQL = mustSQL(psql.Select(usageColumns...).From("usage_samples").
+			Where("cluster_id = ? AND sample_time >= ? AND sample_time < ?", nil, nil, nil).OrderBy("sample_time"))
+)
+
+// usageStore implements store.UsageStore.
+type usageStore struct{ conn }
+
+// Record upserts s on (cluster, sample time); s.ID becomes the row's ID.
+func (s usageStore) Record(ctx context.Context, u *store.UsageSample) error {
+	if u.ID == "" {
+		u.ID = store.NewID(store.PrefixUsage)
+	}
+	var id string
+	err := s.q.QueryRow(ctx, usageRecordSQL, u.ID, u.ClusterID, dbTime(u.SampleTime), u.State,
+		u.ControlPlaneReplicas, u.WorkerReplicas, u.EstimatedHourlyCost, jsonArg(u.Metadata)).Scan(&id)
+	if err != nil {
+		return mapError(ctx, err, "record usage of cluster "+u.ClusterID)
+	}
+	u.ID = id
+	return nil
+}
+
+// usageKey identifies a sample within a batch.
+type usageKey struct {
+	cluster string
+	at      time.Time
+}
+
+// RecordBatch upserts every sample in one statement and sets each
+// sample's ID to its row's.
+func (s usageStore) RecordBatch(ctx context.Context, samples []*store.UsageSample) error {
+	n := len(samples)
+	ids, clusters, states := make([]string, n), make([]string, n), make([]string, n)
+	times := make([]time.Time, n)
+	cps, workers := make([]int32, n), make([]int32, n)
+	costs := make([]*float64, n)
+	metadata := make([]*string, n)
+	byKey := make(map[usageKey]*store.UsageSample, n)
+	for i, u := range samples {
+		if u.ID == "" {
+			u.ID = store.NewID(store.PrefixUsage)
+		}
+		ids[i], clusters[i], times[i], states[i] = u.ID, u.ClusterID, dbTime(u.SampleTime), string(u.State)
+		cps[i], workers[i], costs[i] = int32(u.ControlPlaneReplicas), int32(u.WorkerReplicas), u.EstimatedHourlyCost
+		if u.Metadata != nil {
+			js, _ := json.Marshal(u.Metadata) // a map of strings always marshals
+			metadata[i] = new(string(js))
+		}
+		byKey[usageKey{u.ClusterID, times[i]}] = u
+	}
+	rows, err := s.q.Query(ctx, usageRecordBatchSQL, ids, clusters, times, states, cps, workers, costs, metadata)
+	if err != nil {
+		return mapError(ctx, err, "record usage batch")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k usageKey
+		var id string
+		if err := rows.Scan(&id, &k.cluster, &k.at); err != nil {
+			return mapError(ctx, err, "record usage batch")
+		}
+		if u := byKey[usageKey{k.cluster, k.at.UTC()}]; u != nil {
+			u.ID = id
+		}
+	}
+	return mapError(ctx, rows.Err(), "record usage batch")
+}
+
+// List returns the cluster's samples in [from, to), oldest first.
+func (s usageStore) List(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
+	us, err := usageSamples.queryAll(ctx, s.q, usageListSQL, clusterID, dbTime(from), dbTime(to))
+	return us, mapError(ctx, err, "list usage of cluster "+clusterID)
+}
+
+// SummarizeByCluster aggregates the range's samples per cluster.
+func (s usageStore) SummarizeByCluster(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.summarize(ctx, r, "s.cluster_id")
+}
+
+// SummarizeByTeam aggregates the range's samples per team of their cluster.
+func (s usageStore) SummarizeByTeam(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.summarize(ctx, r, "c.team")
+}
+
+// summarize counts and sums the range's samples in SQL, grouped by key (a
+// column of s, the samples, or c, their clusters), in byte order of key.
+// The sum is exact (NUMERIC) and converted to float64 once.
+func (s usageStore) summarize(ctx context.Context, r store.UsageRange, key string) ([]store.UsageSummary, error) {
+	b := psql.Select(key, "count(*)", "COALESCE(sum(s.estimated_hourly_cost), 0)::float8").
+		From("usage_samples s").
+		Where("s.sample_time >= ? AND s.sample_time < ?", dbTime(r.From), dbTime(r.To))
+	if r.Team != nil || strings.HasPrefix(key, "c.") {
+		b = b.Join("clusters c ON c.id = s.cluster_id")
+	}
+	if r.ClusterID != nil {
+		b = b.Where(sq.Eq{"s.cluster_id": *r.ClusterID})
+	}
+	if r.Team != nil {
+		b = b.Where(sq.Eq{"c.team": *r.Team})
+	}
+	sqlStr, args, err := b.GroupBy(key).OrderBy(key + ` COLLATE "C"`).ToSql()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.Query(ctx, sqlStr, args...)
+	if err != nil {
+		return nil, mapError(ctx, err, "summarize usage")
+	}
+	hours := store.SampleInterval.Hours()
+	out := []store.UsageSummary{}
+	for rows.Next() {
+		var sum store.UsageSummary
+		var cost float64
+		if err := rows.Scan(&sum.Key, &sum.Samples, &cost); err != nil {
+			rows.Close()
+			return nil, mapError(ctx, err, "summarize usage")
+		}
+		sum.Hours = float64(sum.Samples) * hours
+		sum.EstimatedCost = cost * hours
+		out = append(out, sum)
+	}
+	return out, mapError(ctx, rows.Err(), "summarize usage")
+}
