@@ -95,8 +95,13 @@ CREATE INDEX jobs_cluster_active_idx ON jobs (cluster_id, created_at, id)
 -- ListStuck.
 CREATE INDEX jobs_running_idx ON jobs (started_at, id) WHERE status = 'RUNNING';
 
--- Fencing tokens come from one sequence, so a new grant's token is larger
--- than any token issued before, even for a lock row deleted meanwhile.
+-- Fencing tokens come from one sequence; a grant on an existing row takes
+-- GREATEST(nextval, old token + 1). A lock row is never deleted while its
+-- cluster exists: releasing or expiring it sets released_at, so the row
+-- keeps the cluster's highest token and every later grant goes through the
+-- row-locking ON CONFLICT arm. (Deleting rows let a grant whose nextval was
+-- drawn before it waited insert a token lower than one granted and
+-- released meanwhile; the torture test found it.)
 CREATE SEQUENCE job_lock_tokens AS BIGINT;
 
 CREATE TABLE job_locks (
@@ -106,11 +111,12 @@ CREATE TABLE job_locks (
     token      BIGINT       NOT NULL CHECK (token > 0),
     locked_at  TIMESTAMPTZ  NOT NULL,
     expires_at TIMESTAMPTZ  NOT NULL,
+    released_at TIMESTAMPTZ, -- NULL while held (live or expired); set by Release and DeleteExpired
     CONSTRAINT job_locks_job_fkey FOREIGN KEY (cluster_id, job_id)
         REFERENCES jobs (cluster_id, id) ON DELETE CASCADE
 );
 
-CREATE INDEX job_locks_expires_idx ON job_locks (expires_at);
+CREATE INDEX job_locks_expires_idx ON job_locks (expires_at) WHERE released_at IS NULL;
 CREATE INDEX job_locks_job_idx ON job_locks (job_id);
 
 CREATE TABLE idempotency_keys (

@@ -70,11 +70,25 @@ func (c *checker) uuid(field string, v *string) {
 	}
 }
 
+// tags checks a map of tags. The field names of a bad entry are built only
+// when there is one: tags are on hot paths (audit metadata).
 func (c *checker) tags(field string, m map[string]string) {
 	for k, v := range m {
-		c.required(field+" key", k, MaxNameLen)
-		c.text(field+"["+k+"]", v, MaxTextLen)
+		if strings.TrimSpace(k) == "" || !validText(k, MaxNameLen) {
+			c.required(field+" key", k, MaxNameLen)
+		}
+		if !validText(v, MaxTextLen) {
+			c.text(field+"["+k+"]", v, MaxTextLen)
+		}
 	}
+}
+
+// validID reports whether id would accept v.
+func validID(v string) bool { return strings.TrimSpace(v) != "" && validText(v, MaxIDLen) }
+
+// validText reports whether text would accept v.
+func validText(v string, max int) bool {
+	return len(v) <= max && strings.IndexByte(v, 0) < 0 && utf8.ValidString(v)
 }
 
 func (c *checker) positive(field string, d time.Duration) {
@@ -89,9 +103,31 @@ func (c *checker) nonNegative(field string, n int) {
 	}
 }
 
+// The instants the store accepts: years 1 to 9999, in UTC. Every backend
+// stores them exactly; PostgreSQL's timestamptz reaches further, but the
+// driver's binary encoding overflows past about 292,000 years from 2000 and
+// would silently store another instant.
+var (
+	minTime = time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, time.December, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// inTimeRange reports whether t lies within years 1 to 9999, in UTC.
+func inTimeRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
+
+// time checks a required instant: set, and within years 1 to 9999.
 func (c *checker) time(field string, t time.Time) {
 	if t.IsZero() {
 		c.fail(field, "must be set")
+		return
+	}
+	c.optionalTime(field, &t)
+}
+
+// optionalTime checks an instant that may be nil: within years 1 to 9999.
+func (c *checker) optionalTime(field string, t *time.Time) {
+	if t != nil && !inTimeRange(*t) {
+		c.fail(field, "must lie within years 1 to 9999 UTC")
 	}
 }
 

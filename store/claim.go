@@ -79,14 +79,9 @@ func (s *Store) Claim(ctx context.Context, p ClaimParams) (*Claimed, error) {
 // cluster was locked meanwhile).
 func (s *Store) start(ctx context.Context, r Runnable, p ClaimParams) (*Claimed, error) {
 	job, cluster := r.Job, r.Cluster
-	tr, _ := TransitionFor(job.JobType)
-	to, ok := tr.StartStatus(cluster.Status, job.Attempt > 0)
+	to, ok := startStatus(r)
 	if !ok {
-		msg := (&TransitionError{Entity: "cluster", ID: cluster.ID, From: string(cluster.Status), To: string(tr.Running)}).Error()
-		if _, err := s.Jobs.Cancel(ctx, job.ID, ErrCodeInvalidTransition, msg); err != nil {
-			return nil, err
-		}
-		return nil, s.audit(ctx, p.WorkerID, ActionJobReject, job, nil, AuditFailure)
+		return nil, s.reject(ctx, r, p.WorkerID)
 	}
 	lock, err := s.JobLocks.Acquire(ctx, cluster.ID, job.ID, p.WorkerID, p.LockTTL)
 	if errors.Is(err, ErrLockHeld) {
@@ -111,15 +106,40 @@ func (s *Store) start(ctx context.Context, r Runnable, p ClaimParams) (*Claimed,
 	return &Claimed{Job: job, Cluster: cluster, Lock: lock}, nil
 }
 
+// startStatus returns the status a runnable job moves its cluster to when
+// it starts; ok is false when the state machine forbids the start.
+func startStatus(r Runnable) (to ClusterStatus, ok bool) {
+	tr, _ := TransitionFor(r.Job.JobType)
+	return tr.StartStatus(r.Cluster.Status, r.Job.Attempt > 0)
+}
+
+// reject fails a runnable job its cluster's status does not let start, so
+// that it does not block the cluster, and records the rejection.
+func (s *Store) reject(ctx context.Context, r Runnable, actor string) error {
+	job, cluster := r.Job, r.Cluster
+	tr, _ := TransitionFor(job.JobType)
+	msg := (&TransitionError{Entity: "cluster", ID: cluster.ID, From: string(cluster.Status), To: string(tr.Running)}).Error()
+	if _, err := s.Jobs.Cancel(ctx, job.ID, ErrCodeInvalidTransition, msg); err != nil {
+		return err
+	}
+	return s.audit(ctx, actor, ActionJobReject, job, nil, AuditFailure)
+}
+
 // audit records a worker operation on job; lock, when given, adds its token.
 func (s *Store) audit(ctx context.Context, actor, action string, job *Job, lock *JobLock, status AuditStatus) error {
+	return s.Audit.Log(ctx, jobEvent(actor, action, job, lock, status))
+}
+
+// jobEvent is the audit event of a worker operation on job; lock, when
+// given, adds its token.
+func jobEvent(actor, action string, job *Job, lock *JobLock, status AuditStatus) *AuditEvent {
 	md := map[string]string{"job_type": string(job.JobType), "job_status": string(job.Status),
 		"attempt": strconv.Itoa(job.Attempt)}
 	if lock != nil {
 		md["token"] = strconv.FormatInt(lock.Token, 10)
 	}
-	return s.Audit.Log(ctx, &AuditEvent{Actor: actor, Action: action, TargetClusterID: &job.ClusterID,
-		TargetJobID: &job.ID, Status: status, Metadata: md})
+	return &AuditEvent{Actor: actor, Action: action, TargetClusterID: &job.ClusterID,
+		TargetJobID: &job.ID, Status: status, Metadata: md}
 }
 
 // outcomeKind is how a job ended.
@@ -173,41 +193,12 @@ func (s *Store) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job, err
 		if err != nil {
 			return err
 		}
-		kind, msg := o.kind, o.msg
-		if kind == outcomeRetry && job.Attempt >= job.MaxAttempts {
-			kind, msg = outcomeFailed, fmt.Sprintf("attempts exhausted (%d of %d): %s", job.Attempt, job.MaxAttempts, o.msg)
-		}
-		var action string
-		var status AuditStatus
-		switch kind {
-		case outcomeSucceeded:
-			job, err = tx.Jobs.MarkSucceeded(ctx, lock, o.metadata)
-			action, status = ActionJobSucceed, AuditSuccess
-		case outcomeFailed:
-			job, err = tx.Jobs.MarkFailed(ctx, lock, o.code, msg)
-			action, status = ActionJobFail, AuditFailure
-		default:
-			job, err = tx.Jobs.MarkRetry(ctx, lock, o.code, msg, o.retryAfter)
-			action, status = ActionJobRetry, AuditFailure
-		}
-		if err != nil {
-			return err
-		}
-		if kind != outcomeRetry {
-			tr, _ := TransitionFor(job.JobType)
-			end := tr.Failure
-			if kind == outcomeSucceeded {
-				end = tr.Success
-			}
-			if err := tx.moveCluster(ctx, job.ClusterID, end); err != nil {
-				return err
-			}
-		}
-		if err := tx.JobLocks.Release(ctx, lock); err != nil {
+		e := o.ending(lock, job)
+		if job, _, err = (subStoreBatch{tx}).endJob(ctx, e); err != nil {
 			return err
 		}
 		done = job
-		return tx.audit(ctx, lock.LockedBy, action, job, lock, status)
+		return tx.audit(ctx, lock.LockedBy, e.action(), job, lock, e.auditStatus())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("finish job %s: %w", lock.JobID, err)
@@ -232,8 +223,9 @@ func (s *Store) moveCluster(ctx context.Context, clusterID string, to ClusterSta
 // whose holder came back meanwhile is left alone. It returns how many jobs
 // it requeued or failed.
 func (s *Store) RecoverStuck(ctx context.Context, actor string, limit int) (int, error) {
-	if actor == "" {
-		return 0, invalid("actor", "must not be empty")
+	var k checker
+	if k.required("actor", actor, MaxARNLen); k.err != nil { // the audit events' actor
+		return 0, k.err
 	}
 	if limit <= 0 || limit > MaxLimit {
 		return 0, invalid("limit", "must be between 1 and %d", MaxLimit)

@@ -47,6 +47,14 @@ func DecodeCursor(s, sort string, desc bool) (Cursor, error) {
 	if c.Sort != sort || c.Desc != desc {
 		return Cursor{}, invalid("cursor", "cursor was made for sort %q desc=%v, not %q desc=%v", c.Sort, c.Desc, sort, desc)
 	}
+	// A forged cursor's key and ID must still be what a column can hold
+	// (a JSON \u0000 decodes to a NUL byte, which PostgreSQL refuses).
+	var k checker
+	k.text("cursor", c.ID, MaxIDLen)
+	k.text("cursor", c.Key, MaxNameLen)
+	if k.err != nil {
+		return Cursor{}, k.err
+	}
 	return c, nil
 }
 
@@ -56,13 +64,18 @@ func TimeKey(t time.Time) string {
 	return string(b)
 }
 
-// ParseTimeKey parses a key made by TimeKey; a bad key is ErrInvalidArgument.
+// ParseTimeKey parses a key made by TimeKey; a bad key, or one outside the
+// years 1 to 9999 no stored time can lie beyond, is ErrInvalidArgument.
 func ParseTimeKey(k string) (time.Time, error) {
 	var us int64
 	if err := json.Unmarshal([]byte(k), &us); err != nil {
 		return time.Time{}, invalid("cursor", "malformed time key")
 	}
-	return time.UnixMicro(us).UTC(), nil
+	t := time.UnixMicro(us).UTC()
+	if !inTimeRange(t) {
+		return time.Time{}, invalid("cursor", "time key out of range")
+	}
+	return t, nil
 }
 
 // limitOf validates a page size and applies the default.

@@ -115,6 +115,9 @@ func settingsOf(opts []TxOption) txSettings {
 // Commit errors are returned as they are, including ErrCommitUnknown, which
 // is never retried.
 func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error, opts ...TxOption) error {
+	if fn == nil {
+		return invalid("fn", "must not be nil")
+	}
 	if s.InTx() {
 		return fn(s)
 	}

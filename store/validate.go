@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"time"
+	"unicode/utf8"
 )
 
 // The validation rules of every input type. The validating layer
@@ -35,6 +36,7 @@ func (c *Cluster) validate() error {
 	if c.TTLHours <= 0 || c.TTLHours > math.MaxInt32 {
 		k.fail("cluster.ttl_hours", "must be positive")
 	}
+	k.optionalTime("cluster.destroy_at", c.DestroyAt)
 	k.tags("cluster.request_tags", c.RequestTags)
 	k.tags("cluster.effective_tags", c.EffectiveTags)
 	k.optional("cluster.ssh_public_key", c.SSHPublicKey, MaxTextLen)
@@ -78,6 +80,7 @@ func (f *ClusterFilters) validate() error {
 
 func (u *ClusterUpdate) validate() error {
 	var k checker
+	k.optionalTime("update.destroy_at", u.DestroyAt)
 	if u.TTLHours != nil && (*u.TTLHours <= 0 || *u.TTLHours > math.MaxInt32) {
 		k.fail("update.ttl_hours", "must be positive")
 	}
@@ -175,6 +178,9 @@ func validateLock(field string, l *JobLock) error {
 	if l == nil {
 		return invalid(field, "must not be nil")
 	}
+	if validID(l.ClusterID) && validID(l.JobID) && l.Token > 0 {
+		return nil // the common case, without building field names
+	}
 	var k checker
 	k.id(field+".cluster_id", l.ClusterID)
 	k.id(field+".job_id", l.JobID)
@@ -209,8 +215,13 @@ func validateResponse(scope, key string, status int, body json.RawMessage) error
 	if status < 100 || status > 599 {
 		k.fail("status_code", "must be an HTTP status (100-599)")
 	}
-	if body != nil && !json.Valid(body) {
+	switch {
+	case body != nil && !json.Valid(body):
 		k.fail("body", "not valid JSON")
+	case !utf8.Valid(body):
+		// json.Valid lets bytes that are not UTF-8 through inside strings;
+		// PostgreSQL's JSON column refuses them.
+		k.fail("body", "not valid UTF-8")
 	}
 	if len(body) > MaxTextLen {
 		k.fail("body", "longer than %d bytes", MaxTextLen)
@@ -281,6 +292,8 @@ func (f *AuditFilters) validate() error {
 	if f.Status != nil {
 		k.enum("filters.status", f.Status.Valid(), string(*f.Status))
 	}
+	k.optionalTime("filters.since", f.Since)
+	k.optionalTime("filters.until", f.Until)
 	if f.Since != nil && f.Until != nil && !f.Since.Before(*f.Until) {
 		k.fail("filters.until", "must be after since")
 	}
@@ -304,6 +317,7 @@ func (o *ClusterOutputs) validate() error {
 		{"sa_token", o.SAToken}, {"oc_login_command", o.OCLoginCommand}} {
 		k.optional("outputs."+f.name, f.v, MaxTextLen)
 	}
+	k.optionalTime("outputs.sa_token_expires_at", o.SATokenExpiresAt)
 	return k.err
 }
 

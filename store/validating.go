@@ -10,16 +10,30 @@ import (
 // validating wraps a backend's sub-stores so that every call is validated
 // before the backend sees it: the backends may trust their input, and the
 // rules live in one place for all of them.
+//
+// The wrappers are allocated together and handed out as pointers: a
+// transaction binds them anew, and one allocation is cheaper than eight.
 func validating(s Stores) Stores {
+	v := &struct {
+		clusters    validClusters
+		jobs        validJobs
+		locks       validLocks
+		idempotency validIdempotency
+		rbac        validRBAC
+		audit       validAudit
+		outputs     validOutputs
+		usage       validUsage
+	}{validClusters{s.Clusters}, validJobs{s.Jobs}, validLocks{s.JobLocks}, validIdempotency{s.Idempotency},
+		validRBAC{s.RBAC}, validAudit{s.Audit}, validOutputs{s.Outputs}, validUsage{s.Usage}}
 	return Stores{
-		Clusters:    validClusters{s.Clusters},
-		Jobs:        validJobs{s.Jobs},
-		JobLocks:    validLocks{s.JobLocks},
-		Idempotency: validIdempotency{s.Idempotency},
-		RBAC:        validRBAC{s.RBAC},
-		Audit:       validAudit{s.Audit},
-		Outputs:     validOutputs{s.Outputs},
-		Usage:       validUsage{s.Usage},
+		Clusters:    &v.clusters,
+		Jobs:        &v.jobs,
+		JobLocks:    &v.locks,
+		Idempotency: &v.idempotency,
+		RBAC:        &v.rbac,
+		Audit:       &v.audit,
+		Outputs:     &v.outputs,
+		Usage:       &v.usage,
 	}
 }
 
@@ -382,8 +396,9 @@ func (v validAudit) ListAfter(ctx context.Context, f AuditFilters, cursor string
 }
 
 func (v validAudit) Purge(ctx context.Context, before time.Time) (int64, error) {
-	if before.IsZero() {
-		return 0, invalid("before", "must be set")
+	var k checker
+	if k.time("before", before); k.err != nil {
+		return 0, k.err
 	}
 	return v.next.Purge(ctx, before)
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStores Factory) {
 		{"Jobs", testJobs},
 		{"Locks", func(t *testing.T, setup setupFunc) { testLocks(t, setup, realClock) }},
 		{"Claim", testClaim},
+		{"ClaimMany", testClaimMany},
 		{"KeepAlive", testKeepAlive},
 		{"RecoverStuck", testRecoverStuck},
 		{"StateMachine", testStateMachine},
@@ -59,6 +60,8 @@ func Run(t *testing.T, newStores Factory) {
 		{"Paging", testKeysetPaging},
 		{"Times", testTimes},
 		{"Validation", testValidation},
+		{"ValidationCoverage", testValidationCoverage},
+		{"HostileStrings", testHostileStrings},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

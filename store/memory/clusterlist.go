@@ -101,17 +101,25 @@ func (v *view) smallestGroup(f *store.ClusterFilters) (g *orderedIndex[store.Clu
 }
 
 // sortedClusters returns, when the listing can walk an index instead of
-// scanning and sorting, the committed rows in creation order that hold
-// every match of f, and whether they all match (no filter but the index
-// key). ok is false for the name sort, and when the caller's transaction
-// wrote clusters (its overlay needs the general path).
+// scanning and sorting, the committed rows in the listing's ascending order
+// that hold every match of f, and whether they all match (no filter but
+// the index key). In creation order that is the smallest status or team
+// group f selects, else every cluster; in name order, every cluster in
+// name order when f filters on neither status nor team. ok is false for a
+// name-sorted listing filtered on status or team (the general path picks
+// its page from the group, which is in creation order), and when the
+// caller's transaction wrote clusters (its overlay needs the general path).
 func (v *view) sortedClusters(f *store.ClusterFilters) (rows []*store.Cluster, allMatch, ok bool) {
-	if f.Sort == store.ClusterByName || !v.clusters.clean() {
+	if !v.clusters.clean() {
 		return nil, false, false
 	}
 	rest := *f // the filters the index does not apply
 	g, k, found := v.smallestGroup(f)
 	switch {
+	case f.Sort == store.ClusterByName && found:
+		return nil, false, false
+	case f.Sort == store.ClusterByName:
+		g, k = v.db.clusterByName, ""
 	case !found:
 		g, k = v.db.clusterAll, ""
 	case g == v.db.clusterStatus:
@@ -193,7 +201,7 @@ func (s clusters) ListAfter(ctx context.Context, f store.ClusterFilters, cursor 
 			from := 0
 			if p != nil { // skip to the first row after the cursor, in f's direction
 				// sorted[:i] sort before the cursor, sorted[i:] at or after it.
-				i, found := slices.BinarySearchFunc(sorted, p, clusterOrder{}.cmp)
+				i, found := slices.BinarySearchFunc(sorted, p, clusterOrder{byName: o.byName}.cmp)
 				switch {
 				case f.Desc:
 					from = len(sorted) - i

@@ -14,7 +14,9 @@
 // constraints of the schema; clusters by status and by team, each group
 // kept in creation order, so a cluster listing by status or team walks one
 // group instead of scanning and sorting the table (a keyset page costs a
-// binary search plus the page); jobs by cluster and by status, and open
+// binary search plus the page), and all clusters in name order, which a
+// name-sorted listing without a status or team filter walks the same way
+// (names never change, so only a create or a delete moves that index); jobs by cluster and by status, and open
 // (non-terminal) jobs by cluster in creation order, so LockRunnable reads
 // one head per cluster. Rows are never modified in place: a write stores a
 // new row, and rows are copied deeply on the way in and on the way out, so

@@ -15,6 +15,7 @@ type tables struct {
 	clusters      table[store.Cluster] // by ID
 	clusterName   *uniqueIndex[store.Cluster]
 	clusterAll    *orderedIndex[store.Cluster] // one group, "", by (CreatedAt, ID)
+	clusterByName *orderedIndex[store.Cluster] // one group, "", by (Name, ID) in byte order
 	clusterStatus *orderedIndex[store.Cluster] // by status, each by (CreatedAt, ID)
 	clusterTeam   *orderedIndex[store.Cluster] // by team, each by (CreatedAt, ID)
 
@@ -78,8 +79,10 @@ func byCreation(key func(*store.Cluster) string) *orderedIndex[store.Cluster] {
 
 func newTables() *tables {
 	db := &tables{
-		clusterName:   newUnique(nameKey),
-		clusterAll:    byCreation(func(*store.Cluster) string { return "" }),
+		clusterName: newUnique(nameKey),
+		clusterAll:  byCreation(func(*store.Cluster) string { return "" }),
+		clusterByName: newOrdered(always(func(*store.Cluster) string { return "" }), clusterOrder{byName: true}.cmp,
+			func(c *store.Cluster) string { return c.ID }),
 		clusterStatus: byCreation(func(c *store.Cluster) string { return string(c.Status) }),
 		clusterTeam:   byCreation(func(c *store.Cluster) string { return c.Team }),
 		jobCluster:    newSet(always(func(j *store.Job) string { return j.ClusterID })),
@@ -97,7 +100,7 @@ func newTables() *tables {
 		usageInstant: newUnique(always(instantKey)),
 		usageCluster: newSet(always(func(s *store.UsageSample) string { return s.ClusterID })),
 	}
-	db.clusters = newTable[store.Cluster](db.clusterName, db.clusterAll, db.clusterStatus, db.clusterTeam)
+	db.clusters = newTable[store.Cluster](db.clusterName, db.clusterAll, db.clusterByName, db.clusterStatus, db.clusterTeam)
 	db.jobs = newTable[store.Job](db.jobCluster, db.jobStatus, db.jobOpen)
 	db.locks = newTable[store.JobLock]()
 	db.idem = newTable[store.IdempotencyKey](db.idemKey)

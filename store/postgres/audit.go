@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/ocpctl/ocpstore/store"
 )
 
@@ -23,9 +21,9 @@ func (r *auditRow) dests() []any {
 }
 
 func (r *auditRow) value() *store.AuditEvent {
-	e := r.e
+	e := &r.e
 	e.CreatedAt = e.CreatedAt.UTC()
-	return &e
+	return e
 }
 
 var auditEvents = table[*store.AuditEvent]{name: "audit_events", columns: auditColumns,
@@ -57,41 +55,41 @@ func (s auditStore) Log(ctx context.Context, e *store.AuditEvent) error {
 	if e.IPAddress != nil {
 		ip = *e.IPAddress
 	}
-	var created time.Time
+	// Scanned in place: a failed INSERT returns no row, so an error leaves it.
 	err := s.q.QueryRow(ctx, auditLogSQL, e.ID, e.Actor, e.Action, e.TargetClusterID, e.TargetJobID, e.TargetUserID,
-		e.Status, jsonArg(e.Metadata), ip, e.UserAgent, s.now()).Scan(&created)
+		e.Status, jsonArg(e.Metadata), ip, e.UserAgent, s.now()).Scan(&e.CreatedAt)
 	if err != nil {
 		return mapError(ctx, err, "log audit event "+e.ID)
 	}
-	e.CreatedAt = created.UTC()
+	e.CreatedAt = e.CreatedAt.UTC()
 	return nil
 }
 
 // auditFilters returns the conditions of f's set fields.
-func auditFilters(f store.AuditFilters) []sq.Sqlizer {
-	var conds []sq.Sqlizer
+func auditFilters(f store.AuditFilters) filter {
+	var w filter
 	if f.Actor != nil {
-		conds = append(conds, sq.Eq{"actor": *f.Actor})
+		w.add(0, "actor = ?", *f.Actor)
 	}
 	if f.ClusterID != nil {
-		conds = append(conds, sq.Eq{"target_cluster_id": *f.ClusterID})
+		w.add(1, "target_cluster_id = ?", *f.ClusterID)
 	}
 	if f.JobID != nil {
-		conds = append(conds, sq.Eq{"target_job_id": *f.JobID})
+		w.add(2, "target_job_id = ?", *f.JobID)
 	}
 	if f.Action != nil {
-		conds = append(conds, sq.Eq{"action": *f.Action})
+		w.add(3, "action = ?", *f.Action)
 	}
 	if f.Status != nil {
-		conds = append(conds, sq.Eq{"status": *f.Status})
+		w.add(4, "status = ?", *f.Status)
 	}
 	if f.Since != nil {
-		conds = append(conds, sq.GtOrEq{"created_at": dbTime(*f.Since)})
+		w.add(5, "created_at >= ?", dbTime(*f.Since))
 	}
 	if f.Until != nil {
-		conds = append(conds, sq.Lt{"created_at": dbTime(*f.Until)})
+		w.add(6, "created_at < ?", dbTime(*f.Until))
 	}
-	return conds
+	return w
 }
 
 // List returns a page of matching events, newest first, and the total.

@@ -86,20 +86,37 @@ func (b *Backend) Begin(ctx context.Context, opts store.TxOptions) (store.Backen
 	if err != nil {
 		return nil, mapError(ctx, err, "begin")
 	}
-	return &backendTx{tx: tx, stores: b.stores(conn{q: tx, clock: b.clock})}, nil
+	c := conn{q: tx, clock: b.clock}
+	return &backendTx{tx: tx, stores: b.stores(c), batchWriter: batchWriter{c}}, nil
+}
+
+// subStores is every sub-store on one conn, allocated together: Stores
+// hands out pointers into it, so binding a transaction's sub-stores costs
+// one allocation, not one per sub-store.
+type subStores struct {
+	clusters    clusterStore
+	jobs        jobStore
+	locks       lockStore
+	idempotency idempotencyStore
+	rbac        rbacStore
+	audit       auditStore
+	outputs     outputStore
+	usage       usageStore
 }
 
 // stores binds every sub-store to c.
 func (b *Backend) stores(c conn) store.Stores {
+	s := &subStores{clusterStore{c}, jobStore{c}, lockStore{c}, idempotencyStore{c}, rbacStore{c}, auditStore{c},
+		outputStore{c}, usageStore{c}}
 	return store.Stores{
-		Clusters:    clusterStore{c},
-		Jobs:        jobStore{c},
-		JobLocks:    lockStore{c},
-		Idempotency: idempotencyStore{c},
-		RBAC:        rbacStore{c},
-		Audit:       auditStore{c},
-		Outputs:     outputStore{c},
-		Usage:       usageStore{c},
+		Clusters:    &s.clusters,
+		Jobs:        &s.jobs,
+		JobLocks:    &s.locks,
+		Idempotency: &s.idempotency,
+		RBAC:        &s.rbac,
+		Audit:       &s.audit,
+		Outputs:     &s.outputs,
+		Usage:       &s.usage,
 	}
 }
 

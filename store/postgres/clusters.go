@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -35,26 +34,39 @@ func (r *clusterRow) dests() []any {
 }
 
 func (r *clusterRow) value() *store.Cluster {
-	c := r.c
-	c.DestroyAt, c.DestroyedAt = utcPtr(c.DestroyAt), utcPtr(c.DestroyedAt)
+	c := &r.c
+	inUTC(c.DestroyAt)
+	inUTC(c.DestroyedAt)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	c.WorkHoursStart, c.WorkHoursEnd, c.WorkDays = timeOfDay(r.start), timeOfDay(r.end), workDays(r.days)
-	return &c
+	return c
 }
 
 var clusters = table[*store.Cluster]{name: "clusters", columns: clusterColumns,
 	newRow: func() row[*store.Cluster] { return new(clusterRow) }}
 
-// clusterArgs returns the arguments for clusterColumns, with now for the
-// timestamps a write sets.
-func clusterArgs(c *store.Cluster, now any) []any {
+// clusterArgs returns the values of clusterColumns, with created and
+// updated for created_at and updated_at: nowExpr(nil) to render
+// clusterCreateSQL, the now argument to run it.
+func clusterArgs(c *store.Cluster, created, updated any) []any {
 	return []any{c.ID, c.Name, c.Platform, c.ClusterType, c.Version, c.Profile, c.Region,
 		c.BaseDomain, c.Owner, c.OwnerID, c.Team, c.CostCenter, c.Status, c.RequestedBy, c.TTLHours,
-		optTime(c.DestroyAt), nowExpr(now), nowExpr(now), optTime(c.DestroyedAt), jsonArg(c.RequestTags),
+		optTime(c.DestroyAt), created, updated, optTime(c.DestroyedAt), jsonArg(c.RequestTags),
 		jsonArg(c.EffectiveTags), c.SSHPublicKey, c.OffhoursOptIn, c.WorkHoursEnabled,
 		timeArg(c.WorkHoursStart), timeArg(c.WorkHoursEnd), workDaysArg(c.WorkDays), c.PreserveOnFailure,
 		c.CredentialsMode}
 }
+
+// allowedFrom is store.AllowedFrom of every status, computed once:
+// UpdateStatus runs on every claim and finish, and AllowedFrom walks the
+// whole state machine.
+var allowedFrom = func() map[store.ClusterStatus][]store.ClusterStatus {
+	m := make(map[store.ClusterStatus][]store.ClusterStatus)
+	for _, s := range store.ClusterStatuses() {
+		m[s] = store.AllowedFrom(s)
+	}
+	return m
+}()
 
 // destroyStartSQL lists the statuses a destroy may start from, the
 // clusters_destroy_at_idx predicate ListExpired repeats.
@@ -65,6 +77,11 @@ var destroyStartSQL = func() string {
 
 // Fixed-shape cluster statements, rendered once.
 var (
+	// $1..$29 the values of clusterColumns (clusterArgs), created_at and
+	// updated_at being now.
+	clusterCreateSQL = mustSQL(psql.Insert("clusters").Columns(clusterColumns...).
+				Values(clusterArgs(&store.Cluster{}, nowExpr(nil), nowExpr(nil))...).
+				Suffix("RETURNING created_at, updated_at"))
 	// $1 id.
 	clusterGetSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").Where("id = ?", nil))
 	// $1 id.
@@ -99,29 +116,32 @@ func (s clusterStore) Create(ctx context.Context, c *store.Cluster) error {
 	if c.ClusterType == "" {
 		c.ClusterType = store.ClusterTypeOpenShift
 	}
-	sqlStr, args, err := psql.Insert("clusters").Columns(clusterColumns...).
-		Values(clusterArgs(c, s.now())...).Suffix("RETURNING created_at, updated_at").ToSql()
+	now := s.now()
+	// Scanned in place: a failed INSERT returns no row, so an error leaves them.
+	err := s.q.QueryRow(ctx, clusterCreateSQL, clusterArgs(c, now, now)...).Scan(&c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
-		return err
-	}
-	var created, updated time.Time
-	if err := s.q.QueryRow(ctx, sqlStr, args...).Scan(&created, &updated); err != nil {
 		return mapError(ctx, err, "create cluster "+c.ID)
 	}
-	c.CreatedAt, c.UpdatedAt = created.UTC(), updated.UTC()
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return nil
 }
 
 // GetByID returns the cluster or ErrNotFound.
 func (s clusterStore) GetByID(ctx context.Context, id string) (*store.Cluster, error) {
 	c, err := clusters.queryOne(ctx, s.q, clusterGetSQL, id)
-	return c, mapError(ctx, err, "cluster "+id)
+	if err != nil {
+		return nil, mapError(ctx, err, "cluster "+id)
+	}
+	return c, nil
 }
 
 // GetByIDForUpdate is GetByID with SELECT … FOR UPDATE.
 func (s clusterStore) GetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
 	c, err := clusters.queryOne(ctx, s.q, clusterGetForUpdateSQL, id)
-	return c, mapError(ctx, err, "cluster "+id)
+	if err != nil {
+		return nil, mapError(ctx, err, "cluster "+id)
+	}
+	return c, nil
 }
 
 // clusterOrder returns the order of a cluster listing.
@@ -133,41 +153,43 @@ func clusterOrder(f store.ClusterFilters) order {
 }
 
 // clusterFilters returns the conditions of f's set fields.
-func clusterFilters(f store.ClusterFilters) []sq.Sqlizer {
-	var conds []sq.Sqlizer
-	add := func(column string, v any) { conds = append(conds, sq.Eq{column: v}) }
+func clusterFilters(f store.ClusterFilters) filter {
+	var w filter
 	if f.Team != nil {
-		add("team", *f.Team)
+		w.add(0, "team = ?", *f.Team)
 	}
 	if f.Owner != nil {
-		add("owner", *f.Owner)
+		w.add(1, "owner = ?", *f.Owner)
 	}
 	if f.OwnerID != nil {
-		add("owner_id", *f.OwnerID)
+		w.add(2, "owner_id = ?", *f.OwnerID)
 	}
 	if f.Status != nil {
-		add("status", *f.Status)
+		w.add(3, "status = ?", *f.Status)
 	}
 	if f.Platform != nil {
-		add("platform", *f.Platform)
+		w.add(4, "platform = ?", *f.Platform)
 	}
 	if f.ClusterType != nil {
-		add("cluster_type", *f.ClusterType)
+		w.add(5, "cluster_type = ?", *f.ClusterType)
 	}
 	if f.Profile != nil {
-		add("profile", *f.Profile)
+		w.add(6, "profile = ?", *f.Profile)
 	}
 	if f.Region != nil {
-		add("region", *f.Region)
+		w.add(7, "region = ?", *f.Region)
 	}
-	return conds
+	return w
 }
 
 // List returns a page and the total from one statement (one snapshot).
 func (s clusterStore) List(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
 	items, total, err := listWithTotal(ctx, s.conn, clusters, clusterFilters(f), clusterOrder(f),
 		store.EffectiveLimit(f.Limit), f.Offset)
-	return items, total, mapError(ctx, err, "list clusters")
+	if err != nil {
+		return nil, 0, mapError(ctx, err, "list clusters")
+	}
+	return items, total, nil
 }
 
 // ListAfter returns the keyset page after cursor.
@@ -189,9 +211,12 @@ func (s clusterStore) ListAfter(ctx context.Context, f store.ClusterFilters, cur
 func (s clusterStore) UpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
 	now := s.now()
 	c, err := clusters.queryOne(ctx, s.q, clusterUpdateStatusSQL,
-		to, now, to == store.ClusterDestroyed, now, id, store.AllowedFrom(to))
-	if err == nil || !isNoRows(err) {
-		return c, mapError(ctx, err, fmt.Sprintf("update cluster %s status to %s", id, to))
+		to, now, to == store.ClusterDestroyed, now, id, allowedFrom[to])
+	if err == nil {
+		return c, nil
+	}
+	if !isNoRows(err) {
+		return nil, mapError(ctx, err, fmt.Sprintf("update cluster %s status to %s", id, to))
 	}
 	cur, err := s.GetByID(ctx, id)
 	if err != nil {

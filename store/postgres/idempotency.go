@@ -16,10 +16,12 @@ var idempotencyColumns = []string{"id", "scope", "key", "request_hash", "respons
 	"response_body", "created_at", "expires_at"}
 
 // idempotencyRow receives an idempotency_keys row. The body is scanned as
-// text: the column is JSON (not JSONB), so it is returned byte for byte.
+// bytes: the column is JSON (not JSONB), so it is returned byte for byte.
+// (Not into a *string: pgx scans the JSON value null into a nil pointer,
+// as if the column were NULL.)
 type idempotencyRow struct {
 	k    store.IdempotencyKey
-	body *string
+	body []byte
 }
 
 func (r *idempotencyRow) dests() []any {
@@ -30,7 +32,7 @@ func (r *idempotencyRow) dests() []any {
 func (r *idempotencyRow) value() *store.IdempotencyKey {
 	k := r.k
 	if r.body != nil {
-		k.ResponseBody = json.RawMessage(*r.body)
+		k.ResponseBody = json.RawMessage(r.body)
 	}
 	k.CreatedAt, k.ExpiresAt = k.CreatedAt.UTC(), k.ExpiresAt.UTC()
 	return &k

@@ -24,10 +24,12 @@ func (r *jobRow) dests() []any {
 }
 
 func (r *jobRow) value() *store.Job {
-	j := r.j
-	j.RetryAt, j.StartedAt, j.EndedAt = utcPtr(j.RetryAt), utcPtr(j.StartedAt), utcPtr(j.EndedAt)
+	j := &r.j
+	inUTC(j.RetryAt)
+	inUTC(j.StartedAt)
+	inUTC(j.EndedAt)
 	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
-	return &j
+	return j
 }
 
 var jobs = table[*store.Job]{name: "jobs", columns: jobColumns,
@@ -48,6 +50,9 @@ func (r *runnableRow) value() store.Runnable {
 var runnables = table[store.Runnable]{name: "jobs j JOIN clusters c ON c.id = j.cluster_id",
 	columns: append(qualify("j", jobColumns), qualify("c", clusterColumns)...),
 	newRow:  func() row[store.Runnable] { return new(runnableRow) }}
+
+// allJobTypes is store.JobTypes(), for a claim of every type.
+var allJobTypes = store.JobTypes()
 
 // Status lists as SQL literals, from the Go constants, so the statements
 // repeat the predicates of the partial indexes they are meant to use.
@@ -70,7 +75,7 @@ var (
 // job, cluster.
 func fenced(b sq.UpdateBuilder) string {
 	return mustSQL(b.
-		Prefix("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = ? AND job_id = ? AND token = ? FOR SHARE)", nil, nil, nil).
+		Prefix("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL+" FOR SHARE)", nil, nil, nil).
 		Where("id = ? AND cluster_id = ?", nil, nil).
 		Where("status = " + runningSQL).
 		Where("EXISTS (SELECT 1 FROM l)").
@@ -79,6 +84,10 @@ func fenced(b sq.UpdateBuilder) string {
 
 // Fixed-shape job statements, rendered once.
 var (
+	// $1..$11 the columns id … ended_at, $12 now, $13 now, $14 metadata.
+	jobCreateSQL = mustSQL(psql.Insert("jobs").Columns(jobColumns...).
+			Values(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nowExpr(nil), nowExpr(nil), nil).
+			Suffix("RETURNING created_at, updated_at"))
 	// $1 id.
 	jobGetSQL = mustSQL(psql.Select(jobColumns...).From("jobs").Where("id = ?", nil))
 	// $1 now, $2 now, $3 id.
@@ -137,20 +146,20 @@ var (
 			Where("j.job_type = ANY(?::text[])", nil).
 			Where("NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id"+
 			" AND o.status IN ("+activeSQL+") AND (o.created_at, o.id) < (j.created_at, j.id))").
-		Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id AND l.expires_at > "+nowSQL+")", nil).
+		Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id AND l."+heldSQL+" AND l.expires_at > "+nowSQL+")", nil).
 		OrderBy("j.created_at", "j.id").
 		Suffix("LIMIT ? FOR UPDATE OF j, c SKIP LOCKED", nil))
 	// $1 now, $2 limit: RUNNING jobs without a live lock of their own.
 	jobListStuckSQL = mustSQL(psql.Select(qualify("j", jobColumns)...).From("jobs j").
 			Where("j.status = "+runningSQL).
 			Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id"+
-			" AND l.job_id = j.id AND l.expires_at > "+nowSQL+")", nil).
+			" AND l.job_id = j.id AND l."+heldSQL+" AND l.expires_at > "+nowSQL+")", nil).
 		OrderBy("j.started_at", "j.id").Suffix("LIMIT ?", nil))
 	// $1 id.
 	jobClusterSQL = mustSQL(psql.Select("cluster_id").From("jobs").Where("id = ?", nil))
 	// $1 now, $2 cluster, $3 job: is the job's own lock live? Locks it.
 	jobLockLiveSQL = mustSQL(psql.Select("expires_at > "+nowSQL).From("job_locks").
-			Where("cluster_id = ? AND job_id = ?", nil, nil).Suffix("FOR UPDATE"))
+			Where("cluster_id = ? AND job_id = ? AND "+heldSQL, nil, nil).Suffix("FOR UPDATE"))
 	// $1 now, $2 code, $3 message, $4 now, $5 now, $6 id. RETRYING and
 	// runnable now while attempts are left, else FAILED as abandoned.
 	jobRequeueSQL = mustSQL(psql.Update("jobs").
@@ -163,8 +172,9 @@ var (
 		Set("updated_at", nowExpr(nil)).
 		Where("id = ?", nil).Where("status = " + runningSQL).
 		Suffix("RETURNING " + joinColumns(jobColumns)))
-	// $1 cluster, $2 job.
-	jobDeleteLockSQL = mustSQL(psql.Delete("job_locks").Where("cluster_id = ? AND job_id = ?", nil, nil))
+	// $1 now, $2 cluster, $3 job: releases the job's held lock.
+	jobReleaseLockSQL = mustSQL(psql.Update("job_locks").Set("released_at", nowExpr(nil)).
+				Where("cluster_id = ? AND job_id = ? AND "+heldSQL, nil, nil))
 )
 
 // abandonedMessage is the error message of a job Requeue fails.
@@ -185,26 +195,24 @@ func (s jobStore) Create(ctx context.Context, j *store.Job) error {
 		j.MaxAttempts = store.DefaultMaxAttempts
 	}
 	now := s.now()
-	sqlStr, args, err := psql.Insert("jobs").Columns(jobColumns...).
-		Values(j.ID, j.ClusterID, j.JobType, j.Status, j.Attempt, j.MaxAttempts, j.ErrorCode, j.ErrorMessage,
-			optTime(j.RetryAt), optTime(j.StartedAt), optTime(j.EndedAt), nowExpr(now), nowExpr(now),
-			jsonArg(j.Metadata)).
-		Suffix("RETURNING created_at, updated_at").ToSql()
+	// Scanned in place: a failed INSERT returns no row, so an error leaves them.
+	err := s.q.QueryRow(ctx, jobCreateSQL, j.ID, j.ClusterID, j.JobType, j.Status, j.Attempt, j.MaxAttempts,
+		j.ErrorCode, j.ErrorMessage, optTime(j.RetryAt), optTime(j.StartedAt), optTime(j.EndedAt), now, now,
+		jsonArg(j.Metadata)).Scan(&j.CreatedAt, &j.UpdatedAt)
 	if err != nil {
-		return err
-	}
-	var created, updated time.Time
-	if err := s.q.QueryRow(ctx, sqlStr, args...).Scan(&created, &updated); err != nil {
 		return mapError(ctx, err, "create job "+j.ID)
 	}
-	j.CreatedAt, j.UpdatedAt = created.UTC(), updated.UTC()
+	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
 	return nil
 }
 
 // GetByID returns the job or ErrNotFound.
 func (s jobStore) GetByID(ctx context.Context, id string) (*store.Job, error) {
 	j, err := jobs.queryOne(ctx, s.q, jobGetSQL, id)
-	return j, mapError(ctx, err, "job "+id)
+	if err != nil {
+		return nil, mapError(ctx, err, "job "+id)
+	}
+	return j, nil
 }
 
 // jobOrder is the order of a job listing.
@@ -213,18 +221,18 @@ func jobOrder(f store.JobFilters) order {
 }
 
 // jobFilters returns the conditions of f's set fields.
-func jobFilters(f store.JobFilters) []sq.Sqlizer {
-	var conds []sq.Sqlizer
+func jobFilters(f store.JobFilters) filter {
+	var w filter
 	if f.ClusterID != nil {
-		conds = append(conds, sq.Eq{"cluster_id": *f.ClusterID})
+		w.add(0, "cluster_id = ?", *f.ClusterID)
 	}
 	if f.Status != nil {
-		conds = append(conds, sq.Eq{"status": *f.Status})
+		w.add(1, "status = ?", *f.Status)
 	}
 	if f.JobType != nil {
-		conds = append(conds, sq.Eq{"job_type": *f.JobType})
+		w.add(2, "job_type = ?", *f.JobType)
 	}
-	return conds
+	return w
 }
 
 // List returns a page and the total from one statement (one snapshot).
@@ -257,8 +265,11 @@ func (s jobStore) Cancel(ctx context.Context, id, code, message string) (*store.
 // transitioned finishes a job compare-and-set: when no row changed, it
 // reads the job to tell a missing job from a refused transition.
 func (s jobStore) transitioned(ctx context.Context, j *store.Job, err error, id string, to store.JobStatus) (*store.Job, error) {
-	if err == nil || !isNoRows(err) {
-		return j, mapError(ctx, err, fmt.Sprintf("move job %s to %s", id, to))
+	if err == nil {
+		return j, nil
+	}
+	if !isNoRows(err) {
+		return nil, mapError(ctx, err, fmt.Sprintf("move job %s to %s", id, to))
 	}
 	cur, err := s.GetByID(ctx, id)
 	if err != nil {
@@ -292,12 +303,16 @@ func (s jobStore) MarkRetry(ctx context.Context, lock *store.JobLock, code, mess
 // fencedWrite runs a statement made by fenced; no row means the job is not
 // RUNNING or the token is not current: ErrLockLost, and nothing changed.
 func (s jobStore) fencedWrite(ctx context.Context, lock *store.JobLock, sql string, set ...any) (*store.Job, error) {
-	args := append([]any{lock.ClusterID, lock.JobID, lock.Token}, set...)
-	j, err := jobs.queryOne(ctx, s.q, sql, append(args, lock.JobID, lock.ClusterID)...)
-	if isNoRows(err) {
+	args := make([]any, 0, 5+len(set))
+	args = append(append(append(args, lock.ClusterID, lock.JobID, lock.Token), set...), lock.JobID, lock.ClusterID)
+	j, err := jobs.queryOne(ctx, s.q, sql, args...)
+	switch {
+	case err == nil:
+		return j, nil
+	case isNoRows(err):
 		return nil, fmt.Errorf("job %s not running under this lock: %w", lock.JobID, lockLost(lock))
 	}
-	return j, mapError(ctx, err, "write job "+lock.JobID)
+	return nil, mapError(ctx, err, "write job "+lock.JobID)
 }
 
 // LockRunnable returns up to q.Limit runnable jobs with their clusters,
@@ -305,11 +320,14 @@ func (s jobStore) fencedWrite(ctx context.Context, lock *store.JobLock, sql stri
 func (s jobStore) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
 	types := q.JobTypes
 	if len(types) == 0 {
-		types = store.JobTypes()
+		types = allJobTypes
 	}
 	now := s.now()
 	rs, err := runnables.queryAll(ctx, s.q, lockRunnableSQL, now, types, now, q.Limit)
-	return rs, mapError(ctx, err, "lock runnable jobs")
+	if err != nil {
+		return nil, mapError(ctx, err, "lock runnable jobs")
+	}
+	return rs, nil
 }
 
 // ListStuck returns RUNNING jobs without a live lock of their own, oldest
@@ -321,8 +339,8 @@ func (s jobStore) ListStuck(ctx context.Context, limit int) ([]*store.Job, error
 
 // Requeue takes back a stuck RUNNING job in one transaction: it locks the
 // job's own lock row (refusing a live one), moves the job to RETRYING or
-// FAILED, and deletes that lock row so the old holder's token stops being
-// current. The lock row is locked before the job row, as the fenced writes
+// FAILED, and releases that lock (sets released_at) so the old holder's
+// token stops being current. The lock row is locked before the job row, as the fenced writes
 // do, so the two cannot deadlock.
 func (s jobStore) Requeue(ctx context.Context, id string) (*store.Job, error) {
 	var job *store.Job
@@ -353,7 +371,7 @@ func (s jobStore) Requeue(ctx context.Context, id string) (*store.Job, error) {
 			return mapError(ctx, err, "requeue job "+id)
 		}
 		if hasLock {
-			if _, err := q.Exec(ctx, jobDeleteLockSQL, clusterID, id); err != nil {
+			if _, err := q.Exec(ctx, jobReleaseLockSQL, s.now(), clusterID, id); err != nil {
 				return mapError(ctx, err, "requeue job "+id)
 			}
 		}

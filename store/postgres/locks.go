@@ -22,17 +22,29 @@ func (r *lockRow) dests() []any {
 }
 
 func (r *lockRow) value() *store.JobLock {
-	l := r.l
+	l := &r.l
 	l.LockedAt, l.ExpiresAt = l.LockedAt.UTC(), l.ExpiresAt.UTC()
-	return &l
+	return l
 }
 
 var locks = table[*store.JobLock]{name: "job_locks", columns: lockColumns,
 	newRow: func() row[*store.JobLock] { return new(lockRow) }}
 
 // sameHolder is true in lockAcquireSQL's conflict arm when the lock row
-// already belongs to the proposed holder (job and worker).
-const sameHolder = "l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked_by"
+// is held (not released) by the proposed holder (job and worker).
+const sameHolder = "l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked_by AND l.released_at IS NULL"
+
+// heldSQL selects lock rows that are held: not released. A released row
+// stays (see the migration) only to remember the cluster's highest token.
+const heldSQL = "released_at IS NULL"
+
+// lockConflictSQL is the conflict arm of the lock grants (lockAcquireSQL,
+// and the batch start of batch.go), for the job_locks AS l upserts.
+const lockConflictSQL = "ON CONFLICT (cluster_id) DO UPDATE SET" +
+	" token = CASE WHEN " + sameHolder + " THEN l.token ELSE GREATEST(EXCLUDED.token, l.token + 1) END," +
+	" locked_at = CASE WHEN " + sameHolder + " THEN l.locked_at ELSE EXCLUDED.locked_at END," +
+	" job_id = EXCLUDED.job_id, locked_by = EXCLUDED.locked_by, expires_at = EXCLUDED.expires_at, released_at = NULL" +
+	" WHERE l.released_at IS NOT NULL OR l.expires_at <= EXCLUDED.locked_at OR (" + sameHolder + ")"
 
 // Fixed-shape lock statements, rendered once.
 var (
@@ -41,39 +53,40 @@ var (
 	//   - The proposed row is selected from jobs, so a job that does not
 	//     exist or belongs to another cluster proposes nothing (Acquire
 	//     then tells ErrNotFound from ErrLockHeld).
-	//   - No row yet: it is inserted with a token from the job_lock_tokens
-	//     sequence, larger than every token ever issued.
+	//   - No row yet (the cluster's first grant): it is inserted with a
+	//     token from the job_lock_tokens sequence. Rows are never deleted
+	//     (Release and DeleteExpired set released_at), so every later grant
+	//     takes the conflict arm below, which locks the row first: its
+	//     token is GREATEST(nextval, old token + 1), larger than every
+	//     token the cluster ever had, however long the statement waited.
 	//   - A row exists: ON CONFLICT locks it and the WHERE decides on its
 	//     latest version. The same holder (job and worker) renews: the
 	//     expiry moves, the token and LockedAt stay, even if it had expired.
-	//     An expired row of another holder is taken over with the token
-	//     GREATEST(nextval, old token + 1). A live row of another holder is
+	//     A released row, or an expired row of another holder, is taken
+	//     over with the token GREATEST(nextval, old token + 1). A live row of another holder is
 	//     left alone and nothing is returned: ErrLockHeld.
 	//
 	// $1 worker, $2 now, $3 now, $4 ttl, $5 job, $6 cluster.
 	lockAcquireSQL = mustSQL(psql.Insert("job_locks AS l").Columns(lockColumns...).
 			Select(psql.Select("j.cluster_id", "j.id", "?::text", "nextval('job_lock_tokens')", nowSQL,
 			nowSQL+" + ?::interval").From("jobs j").Where("j.id = ?").Where("j.cluster_id = ?")).
-		Suffix("ON CONFLICT (cluster_id) DO UPDATE SET" +
-			" token = CASE WHEN " + sameHolder + " THEN l.token ELSE GREATEST(EXCLUDED.token, l.token + 1) END," +
-			" locked_at = CASE WHEN " + sameHolder + " THEN l.locked_at ELSE EXCLUDED.locked_at END," +
-			" job_id = EXCLUDED.job_id, locked_by = EXCLUDED.locked_by, expires_at = EXCLUDED.expires_at" +
-			" WHERE l.expires_at <= EXCLUDED.locked_at OR (" + sameHolder + ")" +
-			" RETURNING " + joinColumns(qualify("l", lockColumns))))
+		Suffix(lockConflictSQL + " RETURNING " + joinColumns(qualify("l", lockColumns))))
 	// $1 cluster, $2 job: does the job exist and belong to the cluster?
 	lockJobExistsSQL = mustSQL(psql.Select("EXISTS (SELECT 1 FROM clusters WHERE id = ?)",
 		"EXISTS (SELECT 1 FROM jobs WHERE cluster_id = ? AND id = ?)"))
 	// $1 now, $2 ttl, $3 cluster, $4 job, $5 token: only the current token
 	// extends, expired or not.
 	lockExtendSQL = mustSQL(psql.Update("job_locks").Set("expires_at", sq.Expr(nowSQL+" + ?::interval", nil, nil)).
-			Where("cluster_id = ? AND job_id = ? AND token = ?", nil, nil, nil).
+			Where("cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL, nil, nil, nil).
 			Suffix("RETURNING " + joinColumns(lockColumns)))
-	// $1 cluster, $2 job, $3 token.
-	lockReleaseSQL = mustSQL(psql.Delete("job_locks").Where("cluster_id = ? AND job_id = ? AND token = ?", nil, nil, nil))
+	// $1 now, $2 cluster, $3 job, $4 token.
+	lockReleaseSQL = mustSQL(psql.Update("job_locks").Set("released_at", nowExpr(nil)).
+			Where("cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL, nil, nil, nil))
 	// $1 cluster.
-	lockGetSQL = mustSQL(psql.Select(lockColumns...).From("job_locks").Where("cluster_id = ?", nil))
-	// $1 now.
-	lockDeleteExpiredSQL = mustSQL(psql.Delete("job_locks").Where("expires_at <= "+nowSQL, nil))
+	lockGetSQL = mustSQL(psql.Select(lockColumns...).From("job_locks").Where("cluster_id = ? AND "+heldSQL, nil))
+	// $1 now, $2 now.
+	lockDeleteExpiredSQL = mustSQL(psql.Update("job_locks").Set("released_at", nowExpr(nil)).
+				Where(heldSQL).Where("expires_at <= "+nowSQL, nil))
 )
 
 // lockStore implements store.JobLockStore.
@@ -83,8 +96,11 @@ type lockStore struct{ conn }
 func (s lockStore) Acquire(ctx context.Context, clusterID, jobID, workerID string, ttl time.Duration) (*store.JobLock, error) {
 	now := s.now()
 	l, err := locks.queryOne(ctx, s.q, lockAcquireSQL, workerID, now, now, ttl, jobID, clusterID)
-	if err == nil || !isNoRows(err) {
-		return l, mapError(ctx, err, fmt.Sprintf("acquire lock of cluster %s for job %s", clusterID, jobID))
+	if err == nil {
+		return l, nil
+	}
+	if !isNoRows(err) {
+		return nil, mapError(ctx, err, fmt.Sprintf("acquire lock of cluster %s for job %s", clusterID, jobID))
 	}
 	var clusterExists, jobExists bool
 	if err := s.q.QueryRow(ctx, lockJobExistsSQL, clusterID, clusterID, jobID).Scan(&clusterExists, &jobExists); err != nil {
@@ -102,15 +118,18 @@ func (s lockStore) Acquire(ctx context.Context, clusterID, jobID, workerID strin
 // Extend moves the expiry to now+ttl if lock's token is current.
 func (s lockStore) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
 	l, err := locks.queryOne(ctx, s.q, lockExtendSQL, s.now(), ttl, lock.ClusterID, lock.JobID, lock.Token)
-	if isNoRows(err) {
+	switch {
+	case err == nil:
+		return l, nil
+	case isNoRows(err):
 		return nil, lockLost(lock)
 	}
-	return l, mapError(ctx, err, "extend lock of cluster "+lock.ClusterID)
+	return nil, mapError(ctx, err, "extend lock of cluster "+lock.ClusterID)
 }
 
-// Release deletes the lock row if lock's token is current.
+// Release frees the lock (sets released_at) if lock's token is current.
 func (s lockStore) Release(ctx context.Context, lock *store.JobLock) error {
-	tag, err := s.q.Exec(ctx, lockReleaseSQL, lock.ClusterID, lock.JobID, lock.Token)
+	tag, err := s.q.Exec(ctx, lockReleaseSQL, s.now(), lock.ClusterID, lock.JobID, lock.Token)
 	if err != nil {
 		return mapError(ctx, err, "release lock of cluster "+lock.ClusterID)
 	}
@@ -126,9 +145,11 @@ func (s lockStore) Get(ctx context.Context, clusterID string) (*store.JobLock, e
 	return l, mapError(ctx, err, "lock of cluster "+clusterID)
 }
 
-// DeleteExpired deletes the locks whose expiry has passed.
+// DeleteExpired frees the held locks whose expiry has passed; their rows
+// stay, released, to keep the clusters' highest tokens.
 func (s lockStore) DeleteExpired(ctx context.Context) (int64, error) {
-	tag, err := s.q.Exec(ctx, lockDeleteExpiredSQL, s.now())
+	now := s.now()
+	tag, err := s.q.Exec(ctx, lockDeleteExpiredSQL, now, now)
 	if err != nil {
 		return 0, mapError(ctx, err, "delete expired locks")
 	}

@@ -55,7 +55,7 @@ func TestMockAcquireSQL(t *testing.T) {
 		`COALESCE\(\$2::timestamptz, statement_timestamp\(\)\), COALESCE\(\$3::timestamptz, statement_timestamp\(\)\) \+ \$4::interval `+
 		`FROM jobs j WHERE j\.id = \$5 AND j\.cluster_id = \$6 `+
 		`ON CONFLICT \(cluster_id\) DO UPDATE SET .*GREATEST\(EXCLUDED\.token, l\.token \+ 1\).* `+
-		`WHERE l\.expires_at <= EXCLUDED\.locked_at OR \(l\.job_id = EXCLUDED\.job_id AND l\.locked_by = EXCLUDED\.locked_by\) `+
+		`WHERE l\.released_at IS NOT NULL OR l\.expires_at <= EXCLUDED\.locked_at OR \(l\.job_id = EXCLUDED\.job_id AND l\.locked_by = EXCLUDED\.locked_by AND l\.released_at IS NULL\) `+
 		`RETURNING l\.cluster_id, l\.job_id, l\.locked_by, l\.token, l\.locked_at, l\.expires_at$`).
 		WithArgs("w1", now, now, time.Minute, "job_1", "clu_1").
 		WillReturnRows(pgxmock.NewRows(lockColumns).AddRow("clu_1", "job_1", "w1", int64(7), now, now.Add(time.Minute)))
@@ -96,7 +96,7 @@ func TestMockFencedWriteSQL(t *testing.T) {
 	t.Parallel()
 	mock, s := newMock(t, 0)
 	lock := &store.JobLock{ClusterID: "clu_1", JobID: "job_1", LockedBy: "w1", Token: 9}
-	mock.ExpectQuery(`^WITH l AS \(SELECT 1 FROM job_locks WHERE cluster_id = \$1 AND job_id = \$2 AND token = \$3 FOR SHARE\) `+
+	mock.ExpectQuery(`^WITH l AS \(SELECT 1 FROM job_locks WHERE cluster_id = \$1 AND job_id = \$2 AND token = \$3 AND released_at IS NULL FOR SHARE\) `+
 		`UPDATE jobs SET status = 'FAILED', error_code = \$4, error_message = \$5, .* `+
 		`WHERE id = \$8 AND cluster_id = \$9 AND status = 'RUNNING' AND EXISTS \(SELECT 1 FROM l\) RETURNING id, `).
 		WithArgs("clu_1", "job_1", int64(9), "E1", "boom", nil, nil, "job_1", "clu_1").
@@ -115,7 +115,7 @@ func TestMockLockRunnableSQL(t *testing.T) {
 		`WHERE j\.status IN \('PENDING', 'RETRYING'\) .*`+
 		`AND j\.job_type = ANY\(\$2::text\[\]\) `+
 		`AND NOT EXISTS \(SELECT 1 FROM jobs o WHERE o\.cluster_id = j\.cluster_id AND o\.status IN \('PENDING', 'RUNNING', 'RETRYING'\) AND \(o\.created_at, o\.id\) < \(j\.created_at, j\.id\)\) `+
-		`AND NOT EXISTS \(SELECT 1 FROM job_locks l WHERE l\.cluster_id = j\.cluster_id AND l\.expires_at > .*\) `+
+		`AND NOT EXISTS \(SELECT 1 FROM job_locks l WHERE l\.cluster_id = j\.cluster_id AND l\.released_at IS NULL AND l\.expires_at > .*\) `+
 		`ORDER BY j\.created_at, j\.id LIMIT \$4 FOR UPDATE OF j, c SKIP LOCKED$`).
 		WithArgs(nil, []store.JobType{store.JobCreate}, nil, 1).
 		WillReturnRows(pgxmock.NewRows(runnables.columns))
@@ -304,7 +304,7 @@ func TestMockRequeueLiveLockRollsBack(t *testing.T) {
 	mock.ExpectQuery(`^SELECT cluster_id FROM jobs WHERE id = \$1$`).WithArgs("job_1").
 		WillReturnRows(pgxmock.NewRows([]string{"cluster_id"}).AddRow("clu_1"))
 	mock.ExpectQuery(`^SELECT expires_at > COALESCE\(\$1::timestamptz, statement_timestamp\(\)\) FROM job_locks `+
-		`WHERE cluster_id = \$2 AND job_id = \$3 FOR UPDATE$`).WithArgs(nil, "clu_1", "job_1").
+		`WHERE cluster_id = \$2 AND job_id = \$3 AND released_at IS NULL FOR UPDATE$`).WithArgs(nil, "clu_1", "job_1").
 		WillReturnRows(pgxmock.NewRows([]string{"live"}).AddRow(true))
 	mock.ExpectRollback()
 	_, err := s.Jobs.Requeue(t.Context(), "job_1")

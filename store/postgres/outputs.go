@@ -25,10 +25,10 @@ func (r *outputRow) dests() []any {
 }
 
 func (r *outputRow) value() *store.ClusterOutputs {
-	o := r.o
-	o.SATokenExpiresAt = utcPtr(o.SATokenExpiresAt)
+	o := &r.o
+	inUTC(o.SATokenExpiresAt)
 	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
-	return &o
+	return o
 }
 
 var clusterOutputs = table[*store.ClusterOutputs]{name: "cluster_outputs", columns: outputColumns,
@@ -47,9 +47,9 @@ func (r *artifactRow) dests() []any {
 }
 
 func (r *artifactRow) value() *store.ClusterArtifact {
-	a := r.a
+	a := &r.a
 	a.CreatedAt = a.CreatedAt.UTC()
-	return &a
+	return a
 }
 
 var clusterArtifacts = table[*store.ClusterArtifact]{name: "cluster_artifacts", columns: artifactColumns,

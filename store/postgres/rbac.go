@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/ocpctl/ocpstore/store"
 )
 
@@ -23,9 +21,9 @@ func (r *rbacRow) dests() []any {
 }
 
 func (r *rbacRow) value() *store.RBACMapping {
-	m := r.m
+	m := &r.m
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
-	return &m
+	return m
 }
 
 var rbacMappings = table[*store.RBACMapping]{name: "rbac_mappings", columns: rbacColumns,
@@ -33,6 +31,11 @@ var rbacMappings = table[*store.RBACMapping]{name: "rbac_mappings", columns: rba
 
 // Fixed-shape RBAC statements, rendered once.
 var (
+	// $1..$6 the columns id … enabled, $7 now, $8 now, $9 created_by,
+	// $10 notes.
+	rbacCreateSQL = mustSQL(psql.Insert("rbac_mappings").Columns(rbacColumns...).
+			Values(nil, nil, nil, nil, nil, nil, nowExpr(nil), nowExpr(nil), nil, nil).
+			Suffix("RETURNING created_at, updated_at"))
 	// $1 id.
 	rbacGetSQL = mustSQL(psql.Select(rbacColumns...).From("rbac_mappings").Where("id = ?", nil))
 	// $1 arn. Team and role in byte order, as every backend sorts.
@@ -57,15 +60,10 @@ func (s rbacStore) Create(ctx context.Context, m *store.RBACMapping) error {
 		m.ID = store.NewID(store.PrefixRBAC)
 	}
 	now := s.now()
-	sqlStr, args, err := psql.Insert("rbac_mappings").Columns(rbacColumns...).
-		Values(m.ID, m.IAMPrincipalARN, m.IAMPrincipalType, m.Team, m.Role, m.Enabled, nowExpr(now), nowExpr(now),
-			m.CreatedBy, m.Notes).
-		Suffix("RETURNING created_at, updated_at").ToSql()
-	if err != nil {
-		return err
-	}
 	var created, updated time.Time
-	if err := s.q.QueryRow(ctx, sqlStr, args...).Scan(&created, &updated); err != nil {
+	err := s.q.QueryRow(ctx, rbacCreateSQL, m.ID, m.IAMPrincipalARN, m.IAMPrincipalType, m.Team, m.Role, m.Enabled,
+		now, now, m.CreatedBy, m.Notes).Scan(&created, &updated)
+	if err != nil {
 		return mapError(ctx, err, "create RBAC mapping "+m.ID)
 	}
 	m.CreatedAt, m.UpdatedAt = created.UTC(), updated.UTC()
@@ -86,20 +84,20 @@ func (s rbacStore) ListForPrincipal(ctx context.Context, arn string) ([]*store.R
 
 // List returns a page of matching mappings, oldest first, and the total.
 func (s rbacStore) List(ctx context.Context, f store.RBACFilters) ([]*store.RBACMapping, int, error) {
-	var conds []sq.Sqlizer
+	var w filter
 	if f.IAMPrincipalARN != nil {
-		conds = append(conds, sq.Eq{"iam_principal_arn": *f.IAMPrincipalARN})
+		w.add(0, "iam_principal_arn = ?", *f.IAMPrincipalARN)
 	}
 	if f.Team != nil {
-		conds = append(conds, sq.Eq{"team": *f.Team})
+		w.add(1, "team = ?", *f.Team)
 	}
 	if f.Role != nil {
-		conds = append(conds, sq.Eq{"role": *f.Role})
+		w.add(2, "role = ?", *f.Role)
 	}
 	if f.Enabled != nil {
-		conds = append(conds, sq.Eq{"enabled": *f.Enabled})
+		w.add(3, "enabled = ?", *f.Enabled)
 	}
-	items, total, err := listWithTotal(ctx, s.conn, rbacMappings, conds, rbacOrder, store.EffectiveLimit(f.Limit), f.Offset)
+	items, total, err := listWithTotal(ctx, s.conn, rbacMappings, w, rbacOrder, store.EffectiveLimit(f.Limit), f.Offset)
 	return items, total, mapError(ctx, err, "list RBAC mappings")
 }
 

@@ -12,7 +12,8 @@ import (
 
 // row receives one row of a table: dests returns its scan destinations in
 // the order of the table's column list, value converts what was scanned to
-// the domain type.
+// the domain type. value converts in place and returns the row's own
+// struct (no copy): a row is scanned once and then handed out.
 type row[T any] interface {
 	dests() []any
 	value() T
@@ -30,7 +31,11 @@ type table[T any] struct {
 // scan scans one row. extra destinations come before the table's columns.
 func (t table[T]) scan(r pgx.Row, extra ...any) (T, error) {
 	rr := t.newRow()
-	if err := r.Scan(append(extra, rr.dests()...)...); err != nil {
+	dests := rr.dests()
+	if len(extra) > 0 {
+		dests = append(extra, dests...)
+	}
+	if err := r.Scan(dests...); err != nil {
 		var zero T
 		return zero, err
 	}
@@ -39,7 +44,19 @@ func (t table[T]) scan(r pgx.Row, extra ...any) (T, error) {
 
 // collect scans every row of rows and closes it.
 func (t table[T]) collect(rows pgx.Rows) ([]T, error) {
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return t.scan(r) })
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		rr := t.newRow()
+		if err := rows.Scan(rr.dests()...); err != nil {
+			return nil, err
+		}
+		out = append(out, rr.value())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // queryOne runs a statement returning at most one row of t.
@@ -70,13 +87,12 @@ func optTime(t *time.Time) any {
 	return dbTime(*t)
 }
 
-// utcPtr returns a scanned nullable timestamp in UTC.
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
+// inUTC converts a scanned nullable timestamp, which the row owns, to UTC
+// in place.
+func inUTC(t *time.Time) {
+	if t != nil {
+		*t = t.UTC()
 	}
-	u := t.UTC()
-	return &u
 }
 
 // jsonArg is the argument for a JSONB map column: a nil map is SQL NULL

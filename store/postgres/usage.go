@@ -25,9 +25,9 @@ func (r *usageRow) dests() []any {
 }
 
 func (r *usageRow) value() *store.UsageSample {
-	s := r.s
+	s := &r.s
 	s.SampleTime = s.SampleTime.UTC()
-	return &s
+	return s
 }
 
 var usageSamples = table[*store.UsageSample]{name: "usage_samples", columns: usageColumns,

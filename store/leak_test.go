@@ -1,0 +1,14 @@
+package store_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests when a goroutine they started (a
+// heartbeat, a pool's health check, a server) is still running after the
+// last one: every test must stop what it starts.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}

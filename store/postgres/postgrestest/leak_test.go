@@ -1,0 +1,16 @@
+package postgrestest
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests when a goroutine they started (a
+// pool's health check, say) is still running after the last one: every test
+// must stop what it starts. The only exceptions are the goroutines
+// testcontainers keeps by design when New starts a container (see
+// LeakOptions).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, LeakOptions()...)
+}

@@ -1,0 +1,329 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// testValidationCoverage completes the validation group (validation.go):
+// it runs the further invalid cases of this file as that group runs its
+// own (refused, field named, nothing written), and then proves that every
+// exported method taking an argument has at least one invalid-argument
+// case, so a method added to the API without one fails the suite.
+func testValidationCoverage(t *testing.T, setup setupFunc) {
+	t.Run("MoreCases", func(t *testing.T) { t.Parallel(); runRefused(t, setup(t), moreInvalidCases()) })
+	t.Run("StoreMethods", func(t *testing.T) {
+		t.Parallel()
+		var cases []invalidCase
+		for _, mc := range storeMethodCases() {
+			cases = append(cases, mc.invalidCase)
+		}
+		runRefused(t, setup(t), cases)
+	})
+	t.Run("EveryMethod", func(t *testing.T) {
+		t.Parallel()
+		testEveryMethodRefuses(t, setup(t))
+	})
+}
+
+// runRefused runs each case against a validation fixture: it must be
+// ErrInvalidArgument naming its field and write nothing.
+func runRefused(t *testing.T, b *bundle, cases []invalidCase) {
+	t.Helper()
+	fx := newValidationFixture(t, b)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := b.observe(t, fx)
+			b.clock.Advance(time.Second)
+			requireInvalid(t, tc.call(b, fx), tc.field)
+			requireEqual(t, before, b.observe(t, fx), "store after the refused call")
+		})
+	}
+}
+
+// newValidationFixture writes the rows the invalid cases aim at: a READY
+// cluster with a PENDING job, a RUNNING job holding its cluster's lock, and
+// a usage sample. As in testValidation.
+func newValidationFixture(t *testing.T, b *bundle) *validationFixture {
+	t.Helper()
+	fx := &validationFixture{cluster: b.readyCluster(t)}
+	fx.job = b.job(t, fx.cluster.ID, store.JobPostConfigure)
+	fx.running, fx.lock = b.startedJob(t, "w1", time.Hour)
+	requireNoErr(t, b.s.Usage.Record(b.ctx, &store.UsageSample{ClusterID: fx.cluster.ID, SampleTime: epoch,
+		State: store.ClusterReady}), "record a sample")
+	return fx
+}
+
+// methodCase is an invalid call of a method of *store.Store (or of a
+// transaction-bound one), made by reflection on the method's name, so the
+// case provably calls the method it claims to.
+type methodCase struct {
+	method string // "Store.Claim"
+	invalidCase
+}
+
+// testEveryMethodRefuses runs every invalid case of the suite through a
+// Store whose sub-stores record their calls, and fails unless every method
+// that takes an argument (see methodsNeedingCases) was refused at least
+// once. A sub-store case must reach exactly one sub-store method, and is
+// credited to it; a Store method case must be refused before it reaches
+// any sub-store.
+func testEveryMethodRefuses(t *testing.T, b *bundle) {
+	fx := newValidationFixture(t, b)
+	rec := &recorder{}
+	recorded := *b.s
+	recorded.Stores = rec.wrap(b.s.Stores)
+	rb := *b
+	rb.s = &recorded
+
+	credits := map[string]int{}
+	for _, tc := range allSubStoreCases() {
+		rec.take()
+		err := tc.call(&rb, fx)
+		calls := rec.take()
+		if len(calls) > 1 {
+			t.Errorf("case %s calls %d sub-store methods %v, want one", tc.name, len(calls), calls)
+			continue
+		}
+		if !isInvalid(err, tc.field) {
+			t.Errorf("case %s: got %v, want ErrInvalidArgument for %q", tc.name, err, tc.field)
+			continue
+		}
+		if len(calls) == 1 {
+			credits[calls[0]]++
+		}
+	}
+	for _, tc := range storeMethodCases() {
+		rec.take()
+		err := tc.call(&rb, fx)
+		if calls := rec.take(); len(calls) > 0 {
+			t.Errorf("case %s: %s reached the sub-stores %v before refusing its input", tc.name, tc.method, calls)
+		}
+		if !isInvalid(err, tc.field) {
+			t.Errorf("case %s: got %v, want ErrInvalidArgument for %q", tc.name, err, tc.field)
+			continue
+		}
+		credits[tc.method]++
+	}
+
+	need, exempt := methodsNeedingCases()
+	for _, m := range need {
+		if credits[m] == 0 {
+			t.Errorf("%s takes arguments but no invalid-argument case refuses one: add a case to storetest", m)
+		}
+	}
+	for m := range credits {
+		if !slices.Contains(need, m) {
+			t.Errorf("cases are credited to %s, which methodsNeedingCases does not list", m)
+		}
+	}
+	t.Logf("%d methods each refused by at least one case; %d methods take only a context: %s",
+		len(need), len(exempt), strings.Join(exempt, ", "))
+}
+
+// isInvalid reports whether err is ErrInvalidArgument naming field.
+func isInvalid(err error, field string) bool {
+	var ve *store.ValidationError
+	return errors.Is(err, store.ErrInvalidArgument) && errors.As(err, &ve) && ve.Field == field
+}
+
+// contextType is the type of a method's first parameter.
+var contextType = reflect.TypeFor[context.Context]()
+
+// methodsNeedingCases lists, as "Clusters.Create" or "Store.Claim", every
+// exported method of the sub-store interfaces (the fields of store.Stores),
+// of *store.Store, of *store.Tx (its own, not those of the Store it
+// embeds) and of *store.Heartbeat that takes an argument besides its
+// context: each must have an invalid-argument case. exempt lists those
+// that take nothing a caller could get wrong.
+func methodsNeedingCases() (need, exempt []string) {
+	add := func(name string, params []reflect.Type) {
+		for _, p := range params {
+			if p != contextType {
+				need = append(need, name)
+				return
+			}
+		}
+		exempt = append(exempt, name)
+	}
+	stores := reflect.TypeFor[store.Stores]()
+	for i := range stores.NumField() {
+		f := stores.Field(i)
+		for j := range f.Type.NumMethod() {
+			m := f.Type.Method(j)
+			add(f.Name+"."+m.Name, params(m.Type, 0))
+		}
+	}
+	storeType := reflect.TypeFor[*store.Store]()
+	for _, typ := range []struct {
+		name string
+		t    reflect.Type
+	}{{"Store", storeType}, {"Tx", reflect.TypeFor[*store.Tx]()}, {"Heartbeat", reflect.TypeFor[*store.Heartbeat]()}} {
+		for j := range typ.t.NumMethod() {
+			m := typ.t.Method(j)
+			if typ.name == "Tx" {
+				if _, promoted := storeType.MethodByName(m.Name); promoted {
+					continue
+				}
+			}
+			add(typ.name+"."+m.Name, params(m.Type, 1))
+		}
+	}
+	slices.Sort(need)
+	slices.Sort(exempt)
+	return need, exempt
+}
+
+// params returns a function type's parameters from the skip-th on (1 skips
+// a method expression's receiver).
+func params(fn reflect.Type, skip int) []reflect.Type {
+	var out []reflect.Type
+	for i := skip; i < fn.NumIn(); i++ {
+		out = append(out, fn.In(i))
+	}
+	return out
+}
+
+// allSubStoreCases returns every invalid case that calls a sub-store
+// method (and the worker cases of validation.go, which call none).
+func allSubStoreCases() []invalidCase {
+	var all []invalidCase
+	for _, cases := range [][]invalidCase{clusterInvalidCases(), jobInvalidCases(), lockInvalidCases(),
+		idempotencyInvalidCases(), rbacInvalidCases(), auditInvalidCases(), outputInvalidCases(),
+		usageInvalidCases(), workerInvalidCases(), moreInvalidCases()} {
+		all = append(all, cases...)
+	}
+	return all
+}
+
+// callMethod calls recv's exported method name by reflection with ctx and
+// args (a nil arg is its parameter's zero value; a variadic parameter gets
+// no values) and returns the method's error result. A *store.Heartbeat or
+// *store.Tx the call returned is stopped or rolled back.
+func callMethod(ctx context.Context, recv any, name string, args ...any) error {
+	m := reflect.ValueOf(recv).MethodByName(name)
+	if !m.IsValid() {
+		return fmt.Errorf("%T has no method %s", recv, name)
+	}
+	in := []reflect.Value{reflect.ValueOf(ctx)}
+	for i, a := range args {
+		pt := m.Type().In(i + 1)
+		if a == nil {
+			in = append(in, reflect.Zero(pt))
+		} else {
+			in = append(in, reflect.ValueOf(a).Convert(pt))
+		}
+	}
+	out := m.Call(in)
+	for _, v := range out {
+		switch r := v.Interface().(type) {
+		case *store.Heartbeat:
+			if r != nil {
+				r.Stop()
+			}
+		case *store.Tx:
+			if r != nil {
+				_ = r.Rollback(ctx)
+			}
+		}
+	}
+	err, _ := out[len(out)-1].Interface().(error)
+	return err
+}
+
+// onStore is a methodCase calling method of the bundle's Store with args
+// made from the fixture.
+func onStore(name, field, method string, args func(*validationFixture) []any) methodCase {
+	return methodCase{method: "Store." + method, invalidCase: invalidCase{name: name, field: field,
+		call: func(b *bundle, fx *validationFixture) error {
+			return callMethod(b.ctx, b.s, method, args(fx)...)
+		}}}
+}
+
+// onTx is a methodCase calling method of a Store bound to a transaction,
+// which it rolls back.
+func onTx(name, field, method string, args func(*validationFixture) []any) methodCase {
+	return methodCase{method: "Store." + method, invalidCase: invalidCase{name: name, field: field,
+		call: func(b *bundle, fx *validationFixture) error {
+			tx, err := b.s.BeginTx(b.ctx)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tx.Rollback(b.ctx) }()
+			return callMethod(b.ctx, tx.Store, method, args(fx)...)
+		}}}
+}
+
+// lockWith returns a copy of the fixture's lock changed by mod.
+func lockWith(fx *validationFixture, mod func(*store.JobLock)) *store.JobLock {
+	l := *fx.lock
+	mod(&l)
+	return &l
+}
+
+// storeMethodCases are the invalid calls of the Store's own methods, each
+// made by name. validation.go's worker cases call some of them directly.
+func storeMethodCases() []methodCase {
+	worker := func(id string) func(*validationFixture) []any {
+		return func(*validationFixture) []any {
+			return []any{store.ClaimParams{WorkerID: id, LockTTL: time.Hour}}
+		}
+	}
+	finish := func(o store.Outcome) func(*validationFixture) []any {
+		return func(fx *validationFixture) []any { return []any{fx.lock, o} }
+	}
+	noArgs := func(*validationFixture) []any { return nil }
+	return []methodCase{
+		onTx("BeginTxInATransaction", "tx", "BeginTx", noArgs),
+		onStore("WithTxNilFunc", "fn", "WithTx", func(*validationFixture) []any { return []any{nil} }),
+		onTx("WithTxNilFuncInATransaction", "fn", "WithTx", func(*validationFixture) []any { return []any{nil} }),
+		onStore("ClaimWorkerWithNUL", "worker_id", "Claim", worker(nul)),
+		onStore("ClaimBlankWorker", "worker_id", "Claim", worker(" \t")),
+		onStore("ClaimWorkerOverColumnSize", "worker_id", "Claim", worker(tooLong255)),
+		onStore("ClaimNegativeTTL", "lock_ttl", "Claim", func(*validationFixture) []any {
+			return []any{store.ClaimParams{WorkerID: "w", LockTTL: -time.Second}}
+		}),
+		onStore("ClaimEmptyJobType", "job_types", "Claim", func(*validationFixture) []any {
+			return []any{store.ClaimParams{WorkerID: "w", LockTTL: time.Hour, JobTypes: []store.JobType{""}}}
+		}),
+		onStore("ClaimManyZeroMax", "max", "ClaimMany", func(*validationFixture) []any {
+			return []any{store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}, 0}
+		}),
+		onStore("ClaimManyMaxOverLimit", "max", "ClaimMany", func(*validationFixture) []any {
+			return []any{store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}, store.MaxLimit + 1}
+		}),
+		onStore("ClaimManyEmptyWorker", "worker_id", "ClaimMany", func(*validationFixture) []any {
+			return []any{store.ClaimParams{LockTTL: time.Hour}, 1}
+		}),
+		onStore("FinishZeroToken", "lock.token", "Finish", func(fx *validationFixture) []any {
+			return []any{lockWith(fx, func(l *store.JobLock) { l.Token = 0 }), store.Succeeded(nil)}
+		}),
+		onStore("FinishFailedCodeOverColumnSize", "code", "Finish", finish(store.Failed(long(store.MaxErrorCodeLen+1), "m"))),
+		onStore("FinishRetryMessageWithNUL", "message", "Finish", finish(store.Retry("C", nul, time.Minute))),
+		onStore("FinishSucceededMetadataNotUTF8", "metadata[k]", "Finish", finish(store.Succeeded(map[string]string{"k": badUTF8}))),
+		onStore("FinishManyNoItems", "items", "FinishMany", func(*validationFixture) []any { return []any{nil} }),
+		onStore("KeepAliveEmptyJobID", "lock.job_id", "KeepAlive", func(fx *validationFixture) []any {
+			return []any{lockWith(fx, func(l *store.JobLock) { l.JobID = "" }), time.Hour, time.Duration(0)}
+		}),
+		onStore("KeepAliveNegativeTTL", "ttl", "KeepAlive", func(fx *validationFixture) []any {
+			return []any{fx.lock, -time.Hour, time.Duration(0)}
+		}),
+		onTx("KeepAliveInATransaction", "store", "KeepAlive", func(fx *validationFixture) []any {
+			return []any{fx.lock, time.Hour, time.Duration(0)}
+		}),
+		onStore("RecoverStuckBlankActor", "actor", "RecoverStuck", func(*validationFixture) []any { return []any{" \t", 10} }),
+		onStore("RecoverStuckActorWithNUL", "actor", "RecoverStuck", func(*validationFixture) []any { return []any{nul, 10} }),
+		onStore("RecoverStuckActorOverColumnSize", "actor", "RecoverStuck", func(*validationFixture) []any {
+			return []any{long(store.MaxARNLen + 1), 10}
+		}),
+		onStore("RecoverStuckNegativeLimit", "limit", "RecoverStuck", func(*validationFixture) []any { return []any{"janitor", -1} }),
+	}
+}
