@@ -300,16 +300,19 @@ func loadAll(ctx context.Context, pool *pgxpool.Pool, loads []load, progress io.
 	for w := range conns {
 		wg.Go(func() {
 			for l := range next {
+				if errs[w] != nil {
+					continue // keep draining so the sender never blocks; the error is reported below
+				}
 				t := time.Now()
 				if errs[w] = copyRows(ctx, pool, l.table, l.columns, l.n, l.fill); errs[w] != nil {
-					return
+					continue
 				}
 				fmt.Fprintf(progress, "  %-12s %10d rows in %v\n", l.table, l.n, time.Since(t).Round(time.Second))
 			}
 		})
 	}
 	for _, l := range loads {
-		if ctx.Err() != nil || errors.Join(errs...) != nil {
+		if ctx.Err() != nil {
 			break
 		}
 		next <- l
