@@ -35,6 +35,7 @@ const (
 	codeDeadlockDetected         = "40P01"
 	codeLockNotAvailable         = "55P03"
 	codeQueryCanceled            = "57014"
+	codeReadOnlyTransaction      = "25006"
 )
 
 // mapError is the one place database errors become store errors. what
@@ -80,6 +81,9 @@ func mapError(ctx context.Context, err error, what string) error {
 		return fmt.Errorf("%s: %w: %w", what, &store.ValidationError{Field: fieldOf(pg), Reason: pg.Message}, err)
 	case codeSerializationFailure, codeDeadlockDetected:
 		return fmt.Errorf("%s: %w: %w", what, store.ErrSerialization, err)
+	case codeReadOnlyTransaction:
+		// As the memory backend: a write in a ReadOnly transaction is bad input.
+		return fmt.Errorf("%s: %w: %w", what, &store.ValidationError{Field: "transaction", Reason: "read-only transaction"}, err)
 	case codeLockNotAvailable:
 		return fmt.Errorf("%s: %w: %w", what, ErrLockNotAvailable, err)
 	case codeQueryCanceled:
