@@ -338,7 +338,7 @@ func testLockRunnable(t *testing.T, b *bundle) {
 	j1a := b.job(t, c1, store.JobPostConfigure)
 	j1b := b.job(t, c1, store.JobConfigureEFS) // behind j1a
 
-	retryLater, lock := b.start(t, b.job(t, ready(), store.JobPostConfigure), "w", time.Hour)
+	_, lock := b.start(t, b.job(t, ready(), store.JobPostConfigure), "w", time.Hour)
 	retryLater, err := b.s.Jobs.MarkRetry(b.ctx, lock, "E", "later", time.Hour)
 	requireNoErr(t, err, "mark retry (1h)")
 	requireNoErr(t, b.s.JobLocks.Release(b.ctx, lock), "release")
@@ -350,8 +350,8 @@ func testLockRunnable(t *testing.T, b *bundle) {
 	pendingCluster := b.cluster(t)
 	create := b.job(t, pendingCluster.ID, store.JobCreate)
 
-	retrySoon, lock := b.start(t, b.job(t, ready(), store.JobPostConfigure), "w", time.Hour)
-	retrySoon, err = b.s.Jobs.MarkRetry(b.ctx, lock, "E", "soon", time.Minute)
+	_, lock = b.start(t, b.job(t, ready(), store.JobPostConfigure), "w", time.Hour)
+	retrySoon, err := b.s.Jobs.MarkRetry(b.ctx, lock, "E", "soon", time.Minute)
 	requireNoErr(t, err, "mark retry (1m)")
 	requireNoErr(t, b.s.JobLocks.Release(b.ctx, lock), "release")
 
