@@ -41,6 +41,16 @@ var (
 	// ErrTxDone: Commit or a statement was called on a transaction that has
 	// already been committed or rolled back.
 	ErrTxDone = errors.New("transaction already finished")
+	// ErrUnavailable: the database could not serve the call for now, for a
+	// reason that passes by itself: it is unreachable (connection refused
+	// or reset), shutting down or restarting (SQLSTATE 57P01, 57P02,
+	// 57P03), or no longer the primary (a read-only server after a
+	// failover). The caller should back off and try again, not treat it
+	// as a bug or fail the job it is working on. When the failure came
+	// after a write may have reached the server, the error also matches
+	// ErrCommitUnknown: re-read to find out what happened before writing
+	// again.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // ValidationError describes one refused input field. It matches
