@@ -10,8 +10,8 @@
 -- Variables: clusters (clusters 1..clusters are used at random; 1 makes a
 -- single hot cluster), ttl (an interval, e.g. '1 minute'). The worker ID is
 -- the pgbench client ID. The database needs clusters and jobs whose IDs are
--- 1..clusters, job k belonging to cluster k: `go run ./examples/bench
--- -mode ceiling -keep` seeds one (see scripts/pgbench/README.md).
+-- 1..clusters, job k belonging to cluster k: `go run . -mode ceiling -keep`
+-- in bench/ seeds one (see scripts/pgbench/README.md).
 \set cid random(1, :clusters)
 \set token 0
 INSERT INTO job_locks AS l (cluster_id,job_id,locked_by,token,locked_at,expires_at)

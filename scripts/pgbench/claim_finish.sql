@@ -14,7 +14,7 @@
 -- types (the job types, a text[] literal), ttl (an interval), md_start and
 -- md_done (the audit metadata, JSON), md_job (the metadata merged into the
 -- job), act_start, act_done and ok (audit action and status strings). The
--- worker ID is the pgbench client ID. `go run ./examples/bench -mode ceiling`
+-- worker ID is the pgbench client ID. `go run . -mode ceiling` in bench/
 -- prints the full command line it runs (see scripts/pgbench/README.md).
 \set n :n + 2
 \set start_id 1000000000000000 + :client_id * 1000000000000 + :n

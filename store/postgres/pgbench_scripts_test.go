@@ -20,7 +20,7 @@ import (
 )
 
 // The pgbench scripts of scripts/pgbench are the database's ceiling for
-// the store's worker operations (examples/bench -mode ceiling): they must
+// the store's worker operations (bench/, -mode ceiling): they must
 // send the statements the store sends, in the same order and transaction
 // structure. These tests record what the store sends on a real database
 // and compare it, statement by statement, with the scripts, so that a

@@ -4,10 +4,15 @@
 // works only in databases of its own, named ocpbench_*, and drops them
 // afterwards (unless -keep).
 //
-//	go run ./examples/bench -mode ceiling   # the store vs pgbench running the same statements
-//	go run ./examples/bench -mode drain     # burn-down: Claim+Finish vs ClaimMany+FinishMany
-//	go run ./examples/bench -mode gen       # generate the 1M-cluster dataset (ocpbench_flat)
-//	go run ./examples/bench -mode flat      # costs on the big dataset vs near-empty tables
+// It is a Go module of its own (github.com/ocpctl/ocpstore/bench, with a
+// replace directive onto the library in the directory above), so that what
+// it compares the store with, River, never enters the library's module. Run
+// it from this directory:
+//
+//	go run . -mode ceiling   # the store vs pgbench running the same statements
+//	go run . -mode drain     # burn-down: Claim+Finish vs ClaimMany+FinishMany
+//	go run . -mode gen       # generate the 1M-cluster dataset (ocpbench_flat)
+//	go run . -mode flat      # costs on the big dataset vs near-empty tables
 //
 // Modes:
 //
@@ -15,8 +20,8 @@
 //     by pgbench (scripts/pgbench, executed here when pgbench is found) and
 //     through the store, for Acquire+Release and Claim+Finish, with the
 //     clients on random clusters and on one hot cluster. It prints both
-//     rates and the store's share of pgbench's. Run it from the module
-//     root, or point -scripts at scripts/pgbench.
+//     rates and the store's share of pgbench's. Run it from this
+//     directory, or point -scripts at the repository's scripts/pgbench.
 //   - drain: a burn-down in the manner of River's `river bench`: a queue of
 //     pre-inserted no-op jobs is drained by workers, one job per
 //     transaction (Claim, Finish) and in batches (ClaimMany, FinishMany),
@@ -98,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: go run ./examples/bench -mode ceiling|drain|gen|flat [flags]
+		fmt.Fprint(stderr, `usage: go run . -mode ceiling|drain|gen|flat [flags]
 
 Measures ocpstore on PostgreSQL: against pgbench running the same statements
 (ceiling), draining a queue one job or a batch at a time (drain), and on a
@@ -123,7 +128,7 @@ Flags:
 	fs.BoolVar(&o.keep, "keep", false, "keep the ceiling and drain databases afterwards (the flat one is always kept)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.StringVar(&o.pgbench, "pgbench", "", `ceiling: the pgbench binary; empty finds one, "none" skips the baseline`)
-	fs.StringVar(&o.scripts, "scripts", "scripts/pgbench", "ceiling: the directory of the pgbench scripts")
+	fs.StringVar(&o.scripts, "scripts", "../scripts/pgbench", "ceiling: the directory of the pgbench scripts")
 	fs.IntVar(&o.clusters, "clusters", 50_000, "ceiling: READY clusters (random contention picks among them)")
 	fs.IntVar(&o.queue, "queue", 50_000, "ceiling: pending jobs of Claim+Finish on random clusters (one per cluster while they last)")
 	fs.IntVar(&o.hotQueue, "hot-queue", 2_000, "ceiling: pending jobs of Claim+Finish on the hot cluster")
