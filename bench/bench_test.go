@@ -165,17 +165,58 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	o := &options{jobs: jobs, workers: 3}
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, batch := range []int{1, 7} {
 		if err := resetQueue(ctx, pool, jobs, rng); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := drain(ctx, db.URL, o, batch); err != nil {
+		before, err := takeSnapshot(ctx, pool, true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := drain(ctx, db.URL, 3, jobs, variantFor(batch)); err != nil {
 			t.Fatalf("batch %d: %v", batch, err)
+		}
+		after, err := takeSnapshot(ctx, pool, false, false)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if err := verifyDrain(ctx, pool, jobs); err != nil {
 			t.Errorf("batch %d: %v", batch, err)
+		}
+		// The profile's counters saw the drain: two audit events per job
+		// (start and success, written by the drain's sessions, not the
+		// loader's), every job updated, and a commit per claim at least.
+		audit := after.tables["audit_events"].inserts - before.tables["audit_events"].inserts
+		updated := after.tables["jobs"].updates - before.tables["jobs"].updates
+		commits := after.commits - before.commits
+		if audit != 2*jobs || updated < jobs || commits < int64(jobs/batch) || after.walLSN <= before.walLSN {
+			t.Errorf("batch %d: profile counted %d audit inserts, %d job updates, %d commits, WAL %d..%d; want %d, >= %d, >= %d, growing",
+				batch, audit, updated, commits, before.walLSN, after.walLSN, 2*jobs, jobs, jobs/batch)
+		}
+	}
+}
+
+func TestDrainResultLine(t *testing.T) {
+	t.Parallel()
+	// The format issue 11 asks for: scripts read these lines.
+	if got, want := drainResult(1, 8, 256.6), "drain batch=1 workers=8 jobs_per_sec=257"; got != want {
+		t.Errorf("drainResult = %q, want %q", got, want)
+	}
+	if got, want := drainResult(100, 8, 2007), "drain batch=100 workers=8 jobs_per_sec=2007"; got != want {
+		t.Errorf("drainResult = %q, want %q", got, want)
+	}
+}
+
+func TestParseLSN(t *testing.T) {
+	t.Parallel()
+	a, err := parseLSN("16/B374D848")
+	if err != nil || a != 0x16_B374D848 {
+		t.Errorf("parseLSN(16/B374D848) = %x, %v", a, err)
+	}
+	for _, bad := range []string{"", "16", "x/1", "1/y"} {
+		if _, err := parseLSN(bad); err == nil {
+			t.Errorf("parseLSN(%q): no error", bad)
 		}
 	}
 }

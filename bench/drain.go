@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,42 +40,22 @@ type drainRow struct {
 
 // runDrain runs the drain mode in database ocpbench_drain.
 func runDrain(ctx context.Context, o *options, srv *server, out io.Writer) error {
-	name := dbPrefix + "drain"
-	admin, err := freshDB(ctx, srv, name, 2)
+	q, err := openStoreQueue(ctx, srv, dbPrefix+"drain", o.jobs, o.profile, out)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		admin.Close()
-		if !o.keep {
-			_ = srv.drop(context.WithoutCancel(ctx), name)
-		}
-	}()
+	defer q.close(ctx, o.keep)
 	fmt.Fprintf(out, "drain (burn-down): database %s, %d pre-inserted no-op jobs on as many READY clusters,\n"+
-		"  %d workers with a connection each, batch sizes %v, %d rounds each\n", name, o.jobs, o.workers, o.batches, o.rounds)
-	now := time.Now().UTC()
-	if err := copyRows(ctx, admin, "clusters", clusterCopyColumns, o.jobs, func(k int, vals []any) {
-		clusterRow(vals, k, genID(store.PrefixCluster, k), store.ClusterReady, now.Add(-time.Hour))
-	}); err != nil {
-		return err
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
+		"  %d workers with a connection each, batch sizes %v, %d rounds each\n", q.name, o.jobs, o.workers, o.batches, o.rounds)
 	rows := make([]drainRow, len(o.batches))
 	for round := range o.rounds {
 		for j := range o.batches {
 			// Rotate the order of the batch sizes so none always runs first.
 			i := (j + round) % len(o.batches)
 			b := o.batches[i]
-			if err := resetQueue(ctx, admin, o.jobs, rng); err != nil {
-				return err
-			}
-			checkpoint(ctx, admin)
-			elapsed, err := drain(ctx, srv.urlFor(name), o, b)
+			elapsed, err := q.run(ctx, o.workers, variantFor(b), round == o.rounds-1)
 			if err != nil {
-				return fmt.Errorf("drain, batch %d: %w", b, err)
-			}
-			if err := verifyDrain(ctx, admin, o.jobs); err != nil {
-				return fmt.Errorf("drain, batch %d: %w", b, err)
+				return err
 			}
 			rate := perSecond(int64(o.jobs), elapsed)
 			rows[i].batch, rows[i].rates = b, append(rows[i].rates, rate)
@@ -86,7 +64,95 @@ func runDrain(ctx context.Context, o *options, srv *server, out io.Writer) error
 		}
 	}
 	printDrain(out, rows)
+	fmt.Fprintln(out)
+	for _, r := range rows {
+		fmt.Fprintln(out, drainResult(r.batch, o.workers, median(r.rates)))
+	}
 	return nil
+}
+
+// storeQueue is the store's side of a burn-down: a database of its own
+// holding jobs READY clusters, on which a queue of as many jobs, one per
+// cluster, is laid before every run.
+type storeQueue struct {
+	srv     *server
+	name    string
+	admin   *pgxpool.Pool // the harness's own: seeding, resets, verification
+	jobs    int
+	rng     *rand.Rand
+	profile bool      // print the database-side profile of the last round's runs
+	out     io.Writer // where the profile goes
+}
+
+// openStoreQueue creates and migrates database name and seeds its clusters.
+func openStoreQueue(ctx context.Context, srv *server, name string, jobs int, profile bool, out io.Writer) (*storeQueue, error) {
+	admin, err := freshDB(ctx, srv, name, 2)
+	if err != nil {
+		return nil, err
+	}
+	q := &storeQueue{srv: srv, name: name, admin: admin, jobs: jobs, rng: rand.New(rand.NewPCG(3, 4)), profile: profile, out: out}
+	now := time.Now().UTC()
+	if err := copyRows(ctx, admin, "clusters", clusterCopyColumns, jobs, func(k int, vals []any) {
+		clusterRow(vals, k, genID(store.PrefixCluster, k), store.ClusterReady, now.Add(-time.Hour))
+	}); err != nil {
+		q.close(ctx, false)
+		return nil, err
+	}
+	if profile {
+		if err := enableStatements(ctx, admin); err != nil {
+			fmt.Fprintf(out, "  (no database-side profile: %v)\n", err)
+			q.profile = false
+		}
+	}
+	return q, nil
+}
+
+// close closes the harness's pool and drops the database unless keep.
+func (q *storeQueue) close(ctx context.Context, keep bool) {
+	q.admin.Close()
+	if !keep {
+		_ = q.srv.drop(context.WithoutCancel(ctx), q.name)
+	}
+}
+
+// run lays a fresh queue, checkpoints, drains it with workers workers
+// taking jobs as v does, verifies the outcome and returns the drain's
+// time. With profile (and the queue's profiling on) it prints what the
+// database did per job.
+func (q *storeQueue) run(ctx context.Context, workers int, v drainVariant, profile bool) (time.Duration, error) {
+	if err := resetQueue(ctx, q.admin, q.jobs, q.rng); err != nil {
+		return 0, err
+	}
+	checkpoint(ctx, q.admin)
+	var before *dbSnapshot
+	if profile = profile && q.profile; profile {
+		var err error
+		if before, err = takeSnapshot(ctx, q.admin, true, true); err != nil {
+			return 0, err
+		}
+	}
+	elapsed, err := drain(ctx, q.srv.urlFor(q.name), workers, q.jobs, v)
+	if err != nil {
+		return 0, fmt.Errorf("drain, batch %d: %w", v.batch, err)
+	}
+	if profile {
+		after, err := takeSnapshot(ctx, q.admin, false, true)
+		if err != nil {
+			return 0, err
+		}
+		printProfile(q.out, fmt.Sprintf("drain batch=%d workers=%d", v.batch, workers), q.jobs, before, after)
+	}
+	if err := verifyDrain(ctx, q.admin, q.jobs); err != nil {
+		return 0, fmt.Errorf("drain, batch %d: %w", v.batch, err)
+	}
+	return elapsed, nil
+}
+
+// drainResult is the machine-readable result line of the store's drain
+// with a batch size and a worker count, at rate jobs per second (the
+// median of the rounds): "drain batch=1 workers=8 jobs_per_sec=257".
+func drainResult(batch, workers int, rate float64) string {
+	return fmt.Sprintf("drain batch=%d workers=%d jobs_per_sec=%.0f", batch, workers, rate)
 }
 
 // resetQueue empties the jobs, locks and audit trail, inserts n pending
@@ -109,15 +175,21 @@ func resetQueue(ctx context.Context, pool *pgxpool.Pool, n int, rng *rand.Rand) 
 	return nil
 }
 
-// drain works the queue down with o.workers workers taking batch jobs at a
-// time, and returns the time from the start to the last job finished.
-func drain(ctx context.Context, dbURL string, o *options, batch int) (time.Duration, error) {
-	pool, err := openPool(ctx, dbURL, o.workers)
+// drain works the queue of jobs down with workers workers, each taking
+// jobs as variant v does, each with a connection of its own, and returns
+// the time from the start to the last job finished. The pool is opened and
+// its connections set up before the clock starts.
+func drain(ctx context.Context, dbURL string, workers, jobs int, v drainVariant) (time.Duration, error) {
+	pool, err := openPool(ctx, dbURL, workers)
 	if err != nil {
 		return 0, err
 	}
 	defer pool.Close()
-	s := postgres.New(pool)
+	take, stop, err := v.start(ctx, postgres.New(pool), workers)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
 	var finished atomic.Int64
 	var once sync.Once
 	var firstErr error
@@ -126,13 +198,12 @@ func drain(ctx context.Context, dbURL string, o *options, batch int) (time.Durat
 	fail := func(err error) { once.Do(func() { firstErr = err; cancel() }) }
 	start := time.Now()
 	var wg sync.WaitGroup
-	for w := range o.workers {
-		p := store.ClaimParams{WorkerID: "worker-" + strconv.Itoa(w), LockTTL: drainTTL}
+	for w := range workers {
 		wg.Go(func() {
-			for ctx.Err() == nil && finished.Load() < int64(o.jobs) {
-				n, err := workOnce(ctx, s, p, batch)
+			for ctx.Err() == nil && finished.Load() < int64(jobs) {
+				n, err := take(ctx, w)
 				if err != nil {
-					fail(err)
+					fail(fmt.Errorf("worker %d: %w", w, err))
 					return
 				}
 				finished.Add(int64(n))
@@ -141,45 +212,6 @@ func drain(ctx context.Context, dbURL string, o *options, batch int) (time.Durat
 	}
 	wg.Wait()
 	return time.Since(start), firstErr
-}
-
-// workOnce claims up to batch jobs and finishes them as successes; it
-// returns how many it finished (0 when nothing was runnable).
-func workOnce(ctx context.Context, s *store.Store, p store.ClaimParams, batch int) (int, error) {
-	if batch == 1 {
-		c, err := s.Claim(ctx, p)
-		if errors.Is(err, store.ErrNoJob) {
-			return 0, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-		if _, err := s.Finish(ctx, c.Lock, store.Succeeded(nil)); err != nil {
-			return 0, err
-		}
-		return 1, nil
-	}
-	cs, err := s.ClaimMany(ctx, p, batch)
-	if errors.Is(err, store.ErrNoJob) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	items := make([]store.Completion, len(cs))
-	for i, c := range cs {
-		items[i] = store.Completion{Lock: c.Lock, Outcome: store.Succeeded(nil)}
-	}
-	_, errs, err := s.FinishMany(ctx, items)
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range errs {
-		if e != nil {
-			return 0, e
-		}
-	}
-	return len(cs), nil
 }
 
 // verifyDrain checks that the queue of n jobs was worked exactly once:

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/ocpctl/ocpstore/store"
+)
+
+// takeJobs is how one worker of the store's burn-down takes work: one call
+// claims up to a batch of jobs for worker number worker, finishes each as
+// a success, and returns how many it finished (0 when nothing was
+// runnable). It is the only thing that differs between the store's
+// variants of the burn-down; everything else (the queue, the workers'
+// loop, the timing, the verification) is shared.
+type takeJobs func(ctx context.Context, worker int) (int, error)
+
+// drainVariant is one way the store's side claims and finishes, with the
+// batch size its result lines report.
+//
+// start builds the takeJobs a run's workers share, on store s for the
+// given number of workers, and returns a function that releases what it
+// started. The variants here need nothing started, but a variant that
+// coalesces concurrent Claim and Finish calls (a worker pool or a
+// claimer/completer of the library that claims for all idle workers in
+// one statement and completes in batches) starts it in start, calls it in
+// the takeJobs it returns and stops it in the returned function: using
+// such an API is a new drainVariant, nothing else.
+type drainVariant struct {
+	batch int
+	start func(ctx context.Context, s *store.Store, workers int) (takeJobs, func(), error)
+}
+
+// variantFor is the store's variant for a batch size: 1 is Claim then
+// Finish, one job per transaction each; b > 1 is ClaimMany(b) then
+// FinishMany of the whole batch, two transactions per batch.
+func variantFor(batch int) drainVariant {
+	if batch == 1 {
+		return drainVariant{batch: 1, start: startClaimFinish}
+	}
+	return drainVariant{batch: batch, start: func(ctx context.Context, s *store.Store, workers int) (takeJobs, func(), error) {
+		return startClaimManyFinishMany(ctx, s, workers, batch)
+	}}
+}
+
+// claimParams are the claim parameters of each of n workers.
+func claimParams(n int) []store.ClaimParams {
+	ps := make([]store.ClaimParams, n)
+	for w := range ps {
+		ps[w] = store.ClaimParams{WorkerID: "worker-" + strconv.Itoa(w), LockTTL: drainTTL}
+	}
+	return ps
+}
+
+// startClaimFinish is the batch=1 variant: each worker calls Claim, then
+// Finish with a success.
+func startClaimFinish(_ context.Context, s *store.Store, workers int) (takeJobs, func(), error) {
+	ps := claimParams(workers)
+	take := func(ctx context.Context, worker int) (int, error) {
+		c, err := s.Claim(ctx, ps[worker])
+		if errors.Is(err, store.ErrNoJob) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("claim: %w", err)
+		}
+		if _, err := s.Finish(ctx, c.Lock, store.Succeeded(nil)); err != nil {
+			return 0, fmt.Errorf("finish: %w", err)
+		}
+		return 1, nil
+	}
+	return take, func() {}, nil
+}
+
+// startClaimManyFinishMany is the batched variant: each worker calls
+// ClaimMany(batch), then FinishMany with a success for every job claimed.
+func startClaimManyFinishMany(_ context.Context, s *store.Store, workers, batch int) (takeJobs, func(), error) {
+	ps := claimParams(workers)
+	take := func(ctx context.Context, worker int) (int, error) {
+		cs, err := s.ClaimMany(ctx, ps[worker], batch)
+		if errors.Is(err, store.ErrNoJob) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("claim many: %w", err)
+		}
+		items := make([]store.Completion, len(cs))
+		for i, c := range cs {
+			items[i] = store.Completion{Lock: c.Lock, Outcome: store.Succeeded(nil)}
+		}
+		_, errs, err := s.FinishMany(ctx, items)
+		if err != nil {
+			return 0, fmt.Errorf("finish many: %w", err)
+		}
+		for i, e := range errs {
+			if e != nil {
+				return 0, fmt.Errorf("finish many, job %s: %w", cs[i].Job.ID, e)
+			}
+		}
+		return len(cs), nil
+	}
+	return take, func() {}, nil
+}
