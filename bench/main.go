@@ -11,6 +11,7 @@
 //
 //	go run . -mode ceiling   # the store vs pgbench running the same statements
 //	go run . -mode drain     # burn-down: Claim+Finish vs ClaimMany+FinishMany
+//	go run . -mode peer      # burn-down: the store's drain vs River's, alternated
 //	go run . -mode gen       # generate the 1M-cluster dataset (ocpbench_flat)
 //	go run . -mode flat      # costs on the big dataset vs near-empty tables
 //
@@ -28,6 +29,12 @@
 //     and the jobs per second are compared. Per-cluster exclusion and
 //     fencing hold in both: the batch calls take a lock per cluster and
 //     write fenced by its token, as the single ones do.
+//   - peer: River (v0.51.2), the job queue users compare the store with,
+//     burns down the same number of no-op jobs with its own client
+//     (-river-workers workers), alternated round by round with the store's
+//     drain (-batches, default 1 and 100, with -workers workers), on the
+//     same server, River's tables in a database of their own; it prints
+//     each side's jobs per second and the store/River ratios.
 //   - gen: generates the flat mode's dataset (1,000,000 clusters, 3,000,000
 //     finished jobs, 5,000,000 audit events at -scale 1) with COPY into a
 //     fresh database, ocpbench_flat, and keeps it.
@@ -94,6 +101,9 @@ type options struct {
 	workers int
 	batches []int
 
+	// peer
+	riverWorkers []int
+
 	// gen, flat
 	scale   float64
 	samples int
@@ -104,11 +114,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: go run . -mode ceiling|drain|gen|flat [flags]
+		fmt.Fprint(stderr, `usage: go run . -mode ceiling|drain|peer|gen|flat [flags]
 
 Measures ocpstore on PostgreSQL: against pgbench running the same statements
-(ceiling), draining a queue one job or a batch at a time (drain), and on a
-generated dataset of a million clusters (gen, flat). Works only in databases
+(ceiling), draining a queue one job or a batch at a time (drain), against
+River draining the same queue (peer), and on a generated dataset of a million
+clusters (gen, flat). Works only in databases
 named ocpbench_*, which it creates and drops.
 
 Flags:
@@ -120,12 +131,12 @@ Flags:
 	if def == "" {
 		def = defaultURL
 	}
-	var workloads, contention, batches string
-	fs.StringVar(&o.mode, "mode", "ceiling", "ceiling, drain, gen or flat")
+	var workloads, contention, batches, riverWorkers string
+	fs.StringVar(&o.mode, "mode", "ceiling", "ceiling, drain, peer, gen or flat")
 	fs.StringVar(&o.databaseURL, "database-url", def, "a PostgreSQL server and database on which CREATE DATABASE may run (default $DATABASE_URL)")
 	fs.IntVar(&o.clients, "clients", 8, "ceiling: concurrent clients (pgbench -c), and connections of the store's pool")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "ceiling: length of each run (whole seconds for pgbench)")
-	fs.IntVar(&o.rounds, "rounds", 3, "ceiling, drain: runs of each side; the medians are compared")
+	fs.IntVar(&o.rounds, "rounds", 3, "ceiling, drain, peer: runs of each side; the medians are compared")
 	fs.BoolVar(&o.keep, "keep", false, "keep the ceiling and drain databases afterwards (the flat one is always kept)")
 	fs.BoolVar(&o.profile, "profile", false, "drain, peer: print what the database did per job in the last round's store runs (needs pg_stat_statements in shared_preload_libraries)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -136,9 +147,10 @@ Flags:
 	fs.IntVar(&o.hotQueue, "hot-queue", 2_000, "ceiling: pending jobs of Claim+Finish on the hot cluster")
 	fs.StringVar(&workloads, "workloads", "acquire,claim", "ceiling: acquire (Acquire+Release) and/or claim (Claim+Finish)")
 	fs.StringVar(&contention, "contention", "random,hot", "ceiling: random (clients on random clusters) and/or hot (one cluster)")
-	fs.IntVar(&o.jobs, "jobs", 20_000, "drain: pre-inserted jobs, one per cluster")
-	fs.IntVar(&o.workers, "workers", 8, "drain: concurrent workers (one connection each)")
-	fs.StringVar(&batches, "batches", "1,10,100", "drain: batch sizes; 1 is Claim+Finish, more is ClaimMany+FinishMany")
+	fs.IntVar(&o.jobs, "jobs", 20_000, "drain, peer: pre-inserted jobs, one per cluster")
+	fs.IntVar(&o.workers, "workers", 8, "drain, peer: the store's concurrent workers (one connection each; River's pool has as many)")
+	fs.StringVar(&batches, "batches", "1,10,100", "drain, peer: batch sizes; 1 is Claim+Finish, more is ClaimMany+FinishMany (peer's default: 1,100)")
+	fs.StringVar(&riverWorkers, "river-workers", "8,100", "peer: River's worker counts (MaxWorkers of its queue)")
 	fs.Float64Var(&o.scale, "scale", 1, "gen, flat: dataset size; 1 is 1,000,000 clusters, 3,000,000 jobs, 5,000,000 audit events")
 	fs.IntVar(&o.samples, "samples", 200, "flat: timed calls per measurement")
 	if err := fs.Parse(args); err != nil {
@@ -159,16 +171,18 @@ Flags:
 	for _, c := range cs {
 		o.contention = append(o.contention, c == "hot")
 	}
-	for _, b := range strings.Split(batches, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(b))
-		if err != nil || n < 1 || n > 1000 {
-			return nil, fmt.Errorf("-batches: %q is not a batch size between 1 and 1000", b)
-		}
-		o.batches = append(o.batches, n)
+	if o.mode == "peer" && !isSet(fs, "batches") {
+		batches = "1,100"
+	}
+	if o.batches, err = counts("-batches", batches, 1000); err != nil {
+		return nil, err
+	}
+	if o.riverWorkers, err = counts("-river-workers", riverWorkers, 10_000); err != nil {
+		return nil, err
 	}
 	switch {
-	case o.mode != "ceiling" && o.mode != "drain" && o.mode != "gen" && o.mode != "flat":
-		return nil, fmt.Errorf("-mode %q: want ceiling, drain, gen or flat", o.mode)
+	case o.mode != "ceiling" && o.mode != "drain" && o.mode != "peer" && o.mode != "gen" && o.mode != "flat":
+		return nil, fmt.Errorf("-mode %q: want ceiling, drain, peer, gen or flat", o.mode)
 	case o.clients < 1 || o.workers < 1 || o.rounds < 1 || o.samples < 1:
 		return nil, errors.New("-clients, -workers, -rounds and -samples must be positive")
 	case o.clusters < 1 || o.queue < 1 || o.hotQueue < 1 || o.jobs < 1:
@@ -177,6 +191,26 @@ Flags:
 		return nil, errors.New("-scale must be positive")
 	}
 	return o, nil
+}
+
+// isSet reports whether flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// counts splits a comma-separated list of numbers between 1 and most.
+func counts(flagName, list string, most int) ([]int, error) {
+	var out []int
+	for _, item := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(item))
+		if err != nil || n < 1 || n > most {
+			return nil, fmt.Errorf("%s: %q is not a number between 1 and %d", flagName, item, most)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // oneOf splits a comma-separated list whose items must be among allowed.
@@ -227,6 +261,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCeiling(ctx, o, srv, stdout)
 	case "drain":
 		err = runDrain(ctx, o, srv, stdout)
+	case "peer":
+		err = runPeer(ctx, o, srv, stdout, stderr)
 	case "gen":
 		err = runGen(ctx, o, srv, stdout)
 	default:
