@@ -166,8 +166,9 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, batch := range []int{1, 7} {
-		if err := resetQueue(ctx, pool, jobs, rng); err != nil {
+	for i, batch := range []int{1, 7, 1, 7} {
+		history := i >= 2
+		if err := resetQueue(ctx, pool, jobs, rng, history); err != nil {
 			t.Fatal(err)
 		}
 		before, err := takeSnapshot(ctx, pool, true, false)
@@ -175,14 +176,14 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := drain(ctx, db.URL, 3, jobs, variantFor(batch)); err != nil {
-			t.Fatalf("batch %d: %v", batch, err)
+			t.Fatalf("batch %d, history %v: %v", batch, history, err)
 		}
 		after, err := takeSnapshot(ctx, pool, false, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := verifyDrain(ctx, pool, jobs); err != nil {
-			t.Errorf("batch %d: %v", batch, err)
+			t.Errorf("batch %d, history %v: %v", batch, history, err)
 		}
 		// The profile's counters saw the drain: two audit events per job
 		// (start and success, written by the drain's sessions, not the
@@ -191,8 +192,8 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 		updated := after.tables["jobs"].updates - before.tables["jobs"].updates
 		commits := after.commits - before.commits
 		if audit != 2*jobs || updated < jobs || commits < int64(jobs/batch) || after.walLSN <= before.walLSN {
-			t.Errorf("batch %d: profile counted %d audit inserts, %d job updates, %d commits, WAL %d..%d; want %d, >= %d, >= %d, growing",
-				batch, audit, updated, commits, before.walLSN, after.walLSN, 2*jobs, jobs, jobs/batch)
+			t.Errorf("batch %d, history %v: profile counted %d audit inserts, %d job updates, %d commits, WAL %d..%d; want %d, >= %d, >= %d, growing",
+				batch, history, audit, updated, commits, before.walLSN, after.walLSN, 2*jobs, jobs, jobs/batch)
 		}
 	}
 }

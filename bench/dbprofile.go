@@ -38,6 +38,7 @@ var profiledTables = []string{"jobs", "job_locks", "audit_events", "clusters"}
 // dbSnapshot is what the server had counted at one moment.
 type dbSnapshot struct {
 	walLSN     uint64                 // pg_current_wal_lsn()
+	walAt      string                 // the same, as PostgreSQL prints it
 	walRecords int64                  // pg_stat_wal, the whole server
 	walFPI     int64                  // full-page images among them
 	commits    int64                  // pg_stat_database.xact_commit of the database
@@ -101,13 +102,12 @@ func takeSnapshot(ctx context.Context, pool *pgxpool.Pool, reset, statements boo
 		return nil, err
 	}
 	s := &dbSnapshot{tables: map[string]tableCounts{}}
-	var lsn string
 	err := pool.QueryRow(ctx, profileTag+` SELECT pg_current_wal_lsn()::text, w.wal_records, w.wal_fpi, d.xact_commit
-		FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = current_database()`).Scan(&lsn, &s.walRecords, &s.walFPI, &s.commits)
+		FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = current_database()`).Scan(&s.walAt, &s.walRecords, &s.walFPI, &s.commits)
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	if s.walLSN, err = parseLSN(lsn); err != nil {
+	if s.walLSN, err = parseLSN(s.walAt); err != nil {
 		return nil, err
 	}
 	rows, err := pool.Query(ctx, profileTag+` SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del
@@ -205,9 +205,9 @@ func printProfile(out io.Writer, label string, jobs int, before, after *dbSnapsh
 	fmt.Fprintf(out, "\ndatabase-side profile: %s, %d jobs; per job:\n", label, jobs)
 	fmt.Fprintf(out, "  statements sent %.2f, transactions committed %.2f, statement time %.3f ms\n",
 		float64(calls)/n, float64(after.commits-before.commits)/n, dbMS/n)
-	fmt.Fprintf(out, "  WAL %.0f bytes, %.2f records, %.3f full-page images (the whole server, autovacuum included)\n",
-		float64(after.walLSN-before.walLSN)/n, float64(after.walRecords-before.walRecords)/n,
-		float64(after.walFPI-before.walFPI)/n)
+	fmt.Fprintf(out, "  WAL %.0f bytes, %.2f records, %.3f full-page images (the whole server, autovacuum included;\n"+
+		"  pg_waldump -s %s -e %s shows them)\n", float64(after.walLSN-before.walLSN)/n,
+		float64(after.walRecords-before.walRecords)/n, float64(after.walFPI-before.walFPI)/n, before.walAt, after.walAt)
 	fmt.Fprintf(out, "  %9s %8s %9s %9s %9s %9s  %s\n", "calls/job", "ms/call", "rows/call", "blks/call", "dirt/call", "WAL B/job", "statement")
 	for _, st := range after.statements {
 		c := float64(st.calls)

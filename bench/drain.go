@@ -40,7 +40,7 @@ type drainRow struct {
 
 // runDrain runs the drain mode in database ocpbench_drain.
 func runDrain(ctx context.Context, o *options, srv *server, out io.Writer) error {
-	q, err := openStoreQueue(ctx, srv, dbPrefix+"drain", o.jobs, o.profile, out)
+	q, err := openStoreQueue(ctx, srv, dbPrefix+"drain", o.jobs, o.history, o.profile, out)
 	if err != nil {
 		return err
 	}
@@ -80,17 +80,18 @@ type storeQueue struct {
 	admin   *pgxpool.Pool // the harness's own: seeding, resets, verification
 	jobs    int
 	rng     *rand.Rand
+	history bool      // lay a finished job and a released lock per cluster under every queue
 	profile bool      // print the database-side profile of the last round's runs
 	out     io.Writer // where the profile goes
 }
 
 // openStoreQueue creates and migrates database name and seeds its clusters.
-func openStoreQueue(ctx context.Context, srv *server, name string, jobs int, profile bool, out io.Writer) (*storeQueue, error) {
+func openStoreQueue(ctx context.Context, srv *server, name string, jobs int, history, profile bool, out io.Writer) (*storeQueue, error) {
 	admin, err := freshDB(ctx, srv, name, 2)
 	if err != nil {
 		return nil, err
 	}
-	q := &storeQueue{srv: srv, name: name, admin: admin, jobs: jobs, rng: rand.New(rand.NewPCG(3, 4)), profile: profile, out: out}
+	q := &storeQueue{srv: srv, name: name, admin: admin, jobs: jobs, rng: rand.New(rand.NewPCG(3, 4)), history: history, profile: profile, out: out}
 	now := time.Now().UTC()
 	if err := copyRows(ctx, admin, "clusters", clusterCopyColumns, jobs, func(k int, vals []any) {
 		clusterRow(vals, k, genID(store.PrefixCluster, k), store.ClusterReady, now.Add(-time.Hour))
@@ -120,7 +121,7 @@ func (q *storeQueue) close(ctx context.Context, keep bool) {
 // time. With profile (and the queue's profiling on) it prints what the
 // database did per job.
 func (q *storeQueue) run(ctx context.Context, workers int, v drainVariant, profile bool) (time.Duration, error) {
-	if err := resetQueue(ctx, q.admin, q.jobs, q.rng); err != nil {
+	if err := resetQueue(ctx, q.admin, q.jobs, q.rng, q.history); err != nil {
 		return 0, err
 	}
 	checkpoint(ctx, q.admin)
@@ -156,12 +157,21 @@ func drainResult(batch, workers int, rate float64) string {
 }
 
 // resetQueue empties the jobs, locks and audit trail, inserts n pending
-// jobs, one per cluster, in random cluster order, and vacuums.
-func resetQueue(ctx context.Context, pool *pgxpool.Pool, n int, rng *rand.Rand) error {
+// jobs, one per cluster, in random cluster order, and vacuums. With
+// history, every cluster first gets a finished job and the released lock
+// that job held (token k+1 for cluster k), as in a fleet whose clusters
+// have run jobs before: job_locks is then never empty, as it is not in
+// production (a lock row lives as long as its cluster).
+func resetQueue(ctx context.Context, pool *pgxpool.Pool, n int, rng *rand.Rand, history bool) error {
 	if _, err := pool.Exec(ctx, "TRUNCATE job_locks, jobs, audit_events"); err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
 	perm, now := rng.Perm(n), time.Now().UTC()
+	if history {
+		if err := copyHistory(ctx, pool, n, now.Add(-time.Hour)); err != nil {
+			return err
+		}
+	}
 	err := copyRows(ctx, pool, "jobs", jobCopyColumns, n, func(i int, vals []any) {
 		pendingJobRow(vals, genID(store.PrefixJob, i), genID(store.PrefixCluster, perm[i]),
 			now.Add(time.Duration(i-n)*time.Millisecond))
@@ -171,6 +181,30 @@ func resetQueue(ctx context.Context, pool *pgxpool.Pool, n int, rng *rand.Rand) 
 	}
 	if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) clusters, jobs, job_locks, audit_events"); err != nil {
 		return fmt.Errorf("vacuum: %w", err)
+	}
+	return nil
+}
+
+// copyHistory gives each of clusters 0..n-1 a job that SUCCEEDED at
+// about at (IDs after the queue's) and the released lock it held.
+func copyHistory(ctx context.Context, pool *pgxpool.Pool, n int, at time.Time) error {
+	err := copyRows(ctx, pool, "jobs", jobCopyColumns, n, func(k int, vals []any) {
+		pendingJobRow(vals, genID(store.PrefixJob, n+k), genID(store.PrefixCluster, k), at)
+		vals[3], vals[4], vals[9], vals[10], vals[12] = string(store.JobSucceeded), int32(1), at, at.Add(time.Second), at.Add(time.Second)
+	})
+	if err != nil {
+		return err
+	}
+	err = copyRows(ctx, pool, "job_locks", lockCopyColumns, n, func(k int, vals []any) {
+		vals[0], vals[1], vals[2] = genID(store.PrefixCluster, k), genID(store.PrefixJob, n+k), "history"
+		vals[3], vals[4], vals[5], vals[6] = int64(k+1), at, at.Add(time.Minute), at.Add(time.Second)
+	})
+	if err != nil {
+		return err
+	}
+	// The tokens came from the sequence: the next grant's exceeds them all.
+	if _, err := pool.Exec(ctx, "SELECT setval('job_lock_tokens', GREATEST($1::bigint, (SELECT last_value FROM job_lock_tokens)))", n); err != nil {
+		return fmt.Errorf("history: %w", err)
 	}
 	return nil
 }
@@ -218,17 +252,18 @@ func drain(ctx context.Context, dbURL string, workers, jobs int, v drainVariant)
 // every job SUCCEEDED on its first attempt, no lock is left held (a
 // released lock is deleted, or kept with its released_at set, depending on
 // the schema version), and the audit trail holds one start and one success
-// per job, each start naming a fencing token of its own.
+// per job, each start naming a fencing token of its own. The queue's jobs
+// are the first n job IDs (the history's come after).
 func verifyDrain(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	var done, first, locks, starts, ends, tokens int64
 	err := pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED'),
-		(SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED' AND attempt = 1),
+		(SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED' AND id < $3),
+		(SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED' AND attempt = 1 AND id < $3),
 		(SELECT count(*) FROM job_locks l WHERE to_jsonb(l) ->> 'released_at' IS NULL),
 		(SELECT count(*) FROM audit_events WHERE action = $1),
 		(SELECT count(*) FROM audit_events WHERE action = $2),
 		(SELECT count(DISTINCT metadata->>'token') FROM audit_events WHERE action = $1)`,
-		store.ActionJobStart, store.ActionJobSucceed).Scan(&done, &first, &locks, &starts, &ends, &tokens)
+		store.ActionJobStart, store.ActionJobSucceed, genID(store.PrefixJob, n)).Scan(&done, &first, &locks, &starts, &ends, &tokens)
 	switch {
 	case err != nil:
 		return fmt.Errorf("verify: %w", err)

@@ -47,7 +47,7 @@ func (s peerSide) name() string {
 // runPeer runs the peer mode in databases ocpbench_peer (the store's) and
 // ocpbench_river (River's); River's own warnings go to logs.
 func runPeer(ctx context.Context, o *options, srv *server, out, logs io.Writer) error {
-	q, err := openStoreQueue(ctx, srv, dbPrefix+"peer", o.jobs, o.profile, out)
+	q, err := openStoreQueue(ctx, srv, dbPrefix+"peer", o.jobs, o.history, o.profile, out)
 	if err != nil {
 		return err
 	}
