@@ -171,14 +171,14 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 		if err := resetQueue(ctx, pool, jobs, rng, history); err != nil {
 			t.Fatal(err)
 		}
-		before, err := takeSnapshot(ctx, pool, true, false)
+		before, err := takeSnapshot(ctx, pool, storeTables, true, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := drain(ctx, db.URL, 3, jobs, variantFor(batch)); err != nil {
 			t.Fatalf("batch %d, history %v: %v", batch, history, err)
 		}
-		after, err := takeSnapshot(ctx, pool, false, false)
+		after, err := takeSnapshot(ctx, pool, storeTables, false, false)
 		if err != nil {
 			t.Fatal(err)
 		}

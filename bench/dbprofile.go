@@ -32,8 +32,12 @@ import (
 // profile leaves them out.
 const profileTag = "/* ocpbench-profile */"
 
-// profiledTables are the tables a claim and a finish write.
-var profiledTables = []string{"jobs", "job_locks", "audit_events", "clusters"}
+// storeTables are the tables the store's claim and finish write, and
+// riverTables River's.
+var (
+	storeTables = []string{"jobs", "job_locks", "audit_events", "clusters"}
+	riverTables = []string{"river_job"}
+)
 
 // dbSnapshot is what the server had counted at one moment.
 type dbSnapshot struct {
@@ -42,8 +46,9 @@ type dbSnapshot struct {
 	walRecords int64                  // pg_stat_wal, the whole server
 	walFPI     int64                  // full-page images among them
 	commits    int64                  // pg_stat_database.xact_commit of the database
+	tableNames []string               // the tables profiled, in order
 	tables     map[string]tableCounts // pg_stat_user_tables, by table
-	indexes    []indexSize            // the indexes of profiledTables, with their sizes
+	indexes    []indexSize            // the indexes of the tables, with their sizes
 	statements []statementStats       // pg_stat_statements since the reset (the snapshot after a run)
 }
 
@@ -82,17 +87,14 @@ func enableStatements(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// takeSnapshot reads the server's counters once the only sessions on the
-// database are the pool's (a session flushes its counters when it ends).
-// With reset it first ends the pool's sessions (the snapshot before a
-// run). With statements it also empties pg_stat_statements (before) or
-// reads it (after).
-func takeSnapshot(ctx context.Context, pool *pgxpool.Pool, reset, statements bool) (*dbSnapshot, error) {
-	if reset {
-		// The pool's own sessions loaded the queue: end them, so that
-		// their counters are flushed now and not during the run.
-		pool.Reset()
-	}
+// takeSnapshot reads the server's counters for tables. It first ends
+// the pool's sessions and waits until no other session is left on the
+// database, since a session flushes its counters when it ends: before a
+// run, the harness's own (which laid the queue) must not count in it;
+// after, the run's must. With reset (before a run) and statements it
+// empties pg_stat_statements; without reset (after) it reads it.
+func takeSnapshot(ctx context.Context, pool *pgxpool.Pool, tables []string, reset, statements bool) (*dbSnapshot, error) {
+	pool.Reset()
 	if reset && statements {
 		if _, err := pool.Exec(ctx, profileTag+" SELECT pg_stat_statements_reset()"); err != nil {
 			return nil, fmt.Errorf("profile: %w", err)
@@ -101,7 +103,7 @@ func takeSnapshot(ctx context.Context, pool *pgxpool.Pool, reset, statements boo
 	if err := waitForSessions(ctx, pool); err != nil {
 		return nil, err
 	}
-	s := &dbSnapshot{tables: map[string]tableCounts{}}
+	s := &dbSnapshot{tableNames: tables, tables: map[string]tableCounts{}}
 	err := pool.QueryRow(ctx, profileTag+` SELECT pg_current_wal_lsn()::text, w.wal_records, w.wal_fpi, d.xact_commit
 		FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = current_database()`).Scan(&s.walAt, &s.walRecords, &s.walFPI, &s.commits)
 	if err != nil {
@@ -111,7 +113,7 @@ func takeSnapshot(ctx context.Context, pool *pgxpool.Pool, reset, statements boo
 		return nil, err
 	}
 	rows, err := pool.Query(ctx, profileTag+` SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del
-		FROM pg_stat_user_tables WHERE relname = ANY($1)`, profiledTables)
+		FROM pg_stat_user_tables WHERE relname = ANY($1)`, tables)
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
@@ -124,7 +126,7 @@ func takeSnapshot(ctx context.Context, pool *pgxpool.Pool, reset, statements boo
 		return nil, fmt.Errorf("profile: %w", err)
 	}
 	rows, err = pool.Query(ctx, profileTag+` SELECT relname, indexrelname, pg_relation_size(indexrelid)
-		FROM pg_stat_user_indexes WHERE relname = ANY($1) ORDER BY relname, indexrelname`, profiledTables)
+		FROM pg_stat_user_indexes WHERE relname = ANY($1) ORDER BY relname, indexrelname`, tables)
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
@@ -158,7 +160,7 @@ func takeSnapshot(ctx context.Context, pool *pgxpool.Pool, reset, statements boo
 }
 
 // waitForSessions waits, for at most 10 s, until the only client sessions
-// left on the database are the pool's own.
+// left on the database are the pool's own (its first query opens one).
 func waitForSessions(ctx context.Context, pool *pgxpool.Pool) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -215,7 +217,7 @@ func printProfile(out io.Writer, label string, jobs int, before, after *dbSnapsh
 			float64(st.hit+st.read)/c, float64(st.dirtied)/c, st.walBytes/n, nested(st)+shortSQL(st.query, 100))
 	}
 	fmt.Fprintf(out, "  %-14s %8s %8s %8s %8s %8s %12s\n", "table", "ins/job", "upd/job", "HOT/job", "del/job", "indexes", "idx grew B/job")
-	for _, t := range profiledTables {
+	for _, t := range after.tableNames {
 		b, a := before.tables[t], after.tables[t]
 		var nIdx int
 		var grew int64

@@ -128,7 +128,7 @@ func (q *storeQueue) run(ctx context.Context, workers int, v drainVariant, profi
 	var before *dbSnapshot
 	if profile = profile && q.profile; profile {
 		var err error
-		if before, err = takeSnapshot(ctx, q.admin, true, true); err != nil {
+		if before, err = takeSnapshot(ctx, q.admin, storeTables, true, true); err != nil {
 			return 0, err
 		}
 	}
@@ -137,7 +137,7 @@ func (q *storeQueue) run(ctx context.Context, workers int, v drainVariant, profi
 		return 0, fmt.Errorf("drain, batch %d: %w", v.batch, err)
 	}
 	if profile {
-		after, err := takeSnapshot(ctx, q.admin, false, true)
+		after, err := takeSnapshot(ctx, q.admin, storeTables, false, true)
 		if err != nil {
 			return 0, err
 		}

@@ -139,7 +139,7 @@ Flags:
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "ceiling: length of each run (whole seconds for pgbench)")
 	fs.IntVar(&o.rounds, "rounds", 3, "ceiling, drain, peer: runs of each side; the medians are compared")
 	fs.BoolVar(&o.keep, "keep", false, "keep the ceiling and drain databases afterwards (the flat one is always kept)")
-	fs.BoolVar(&o.profile, "profile", false, "drain, peer: print what the database did per job in the last round's store runs (needs pg_stat_statements in shared_preload_libraries)")
+	fs.BoolVar(&o.profile, "profile", false, "drain, peer: print what the database did per job in the last round's runs (needs pg_stat_statements in shared_preload_libraries; for the profile, not the rates)")
 	fs.BoolVar(&o.history, "history", false, "drain, peer: give every cluster a finished job and its released lock before each queue (job_locks never empty, as in production)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.StringVar(&o.pgbench, "pgbench", "", `ceiling: the pgbench binary; empty finds one, "none" skips the baseline`)

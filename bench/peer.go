@@ -52,7 +52,7 @@ func runPeer(ctx context.Context, o *options, srv *server, out, logs io.Writer) 
 		return err
 	}
 	defer q.close(ctx, o.keep)
-	r, err := openRiverQueue(ctx, srv, dbPrefix+"river", o.jobs, o.workers, logs)
+	r, err := openRiverQueue(ctx, srv, dbPrefix+"river", o.jobs, o.workers, o.profile, out, logs)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func runPeer(ctx context.Context, o *options, srv *server, out, logs io.Writer) 
 			load0 := loadAverage()
 			var elapsed time.Duration
 			if s.river {
-				elapsed, err = r.run(ctx, s.workers)
+				elapsed, err = r.run(ctx, s.workers, round == o.rounds-1)
 			} else {
 				elapsed, err = q.run(ctx, s.workers, variantFor(s.batch), round == o.rounds-1)
 			}

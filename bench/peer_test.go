@@ -77,13 +77,13 @@ func TestRiverBurnDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := fmt.Sprintf("%sriver_test_%d_%d", dbPrefix, os.Getpid(), time.Now().UnixNano())
-	q, err := openRiverQueue(ctx, srv, name, 60, 3, io.Discard)
+	q, err := openRiverQueue(ctx, srv, name, 60, 3, false, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer q.close(ctx, false)
 	for _, workers := range []int{2, 20} {
-		elapsed, err := q.run(ctx, workers)
+		elapsed, err := q.run(ctx, workers, false)
 		if err != nil {
 			t.Fatalf("%d workers: %v", workers, err)
 		}

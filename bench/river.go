@@ -48,21 +48,24 @@ const (
 // riverQueue is River's side of a burn-down: a database of its own with
 // River's schema, and a pool on it.
 type riverQueue struct {
-	srv  *server
-	name string
-	pool *pgxpool.Pool // River's clients and the harness share it
-	jobs int
-	log  *slog.Logger
+	srv     *server
+	name    string
+	pool    *pgxpool.Pool // River's clients and the harness share it
+	jobs    int
+	log     *slog.Logger
+	profile bool      // pg_stat_statements is there: runs may print a profile
+	out     io.Writer // where profiles go
 }
 
 // openRiverQueue creates database name, migrates it to River's schema
-// (rivermigrate) and opens a pool of conns connections on it.
-func openRiverQueue(ctx context.Context, srv *server, name string, jobs, conns int, logs io.Writer) (*riverQueue, error) {
+// (rivermigrate) and opens a pool of conns connections on it. With
+// profile, runs can print the database-side profile to out.
+func openRiverQueue(ctx context.Context, srv *server, name string, jobs, conns int, profile bool, out, logs io.Writer) (*riverQueue, error) {
 	dbURL, err := srv.create(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	q := &riverQueue{srv: srv, name: name, jobs: jobs,
+	q := &riverQueue{srv: srv, name: name, jobs: jobs, out: out,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
@@ -80,6 +83,13 @@ func openRiverQueue(ctx context.Context, srv *server, name string, jobs, conns i
 	if err := warm(ctx, q.pool, conns); err != nil {
 		q.close(ctx, false)
 		return nil, err
+	}
+	if profile {
+		if err := enableStatements(ctx, q.pool); err != nil {
+			fmt.Fprintf(out, "  (no database-side profile of River: %v)\n", err)
+		} else {
+			q.profile = true
+		}
 	}
 	return q, nil
 }
@@ -150,15 +160,32 @@ func (q *riverQueue) reset(ctx context.Context) error {
 
 // run lays a fresh queue, checkpoints, burns it down with workers River
 // workers, verifies that every job completed on its first attempt and
-// returns the time from the client's start to the last completion.
-func (q *riverQueue) run(ctx context.Context, workers int) (time.Duration, error) {
+// returns the time from the client's start to the last completion. With
+// profile (and the queue's profiling on) it prints what the database did
+// per job; the pool's connections are then closed before the run, and
+// River opens them again during it.
+func (q *riverQueue) run(ctx context.Context, workers int, profile bool) (time.Duration, error) {
 	if err := q.reset(ctx); err != nil {
 		return 0, err
 	}
 	checkpoint(ctx, q.pool)
+	var before *dbSnapshot
+	if profile = profile && q.profile; profile {
+		var err error
+		if before, err = takeSnapshot(ctx, q.pool, riverTables, true, true); err != nil {
+			return 0, err
+		}
+	}
 	elapsed, err := q.burnDown(ctx, workers)
 	if err != nil {
 		return 0, fmt.Errorf("river, %d workers: %w", workers, err)
+	}
+	if profile {
+		after, err := takeSnapshot(ctx, q.pool, riverTables, false, true)
+		if err != nil {
+			return 0, err
+		}
+		printProfile(q.out, fmt.Sprintf("river workers=%d", workers), q.jobs, before, after)
 	}
 	var completed, first int
 	err = q.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'completed'),
