@@ -19,6 +19,9 @@ type Report struct {
 	AckedMissing     int // acknowledged writes (creates, grants, finishes) whose effect is not in the database
 	Unfinished       int // jobs not in a terminal state at the end
 	Unexpected       int // store errors Classify did not recognise
+	// Unlogged: job starts and ends in the database that no log mentions,
+	// so an unknown outcome that applied was never reconciled.
+	Unlogged int
 
 	Jobs, Clusters    int // creates acknowledged
 	Grants, Finishes  int // acknowledged by the store's reply
@@ -26,10 +29,10 @@ type Report struct {
 	RecoveredFinishes int // finishes learned by reconciling an unknown Finish
 	RecoveredCreates  int // creates found applied after an unknown outcome
 	Refused           int // Finish refused with ErrLockLost
+	Gone              int // a Finish found its job, or a create its cluster, gone (lost: asynchronous replication)
 	Unknown           int // calls whose outcome was unknown
 	Unavailable       int // calls that failed as unavailable
 	Requeued          int // jobs the janitor requeued or failed
-	Unlogged          int // job starts and ends in the database that no log mentions (outcomes never reconciled)
 	TxRetries         uint64
 
 	// Problems describes the first violations found, for the test's log.
@@ -47,17 +50,18 @@ func (r *Report) problem(format string, args ...any) {
 
 // Violations is the sum of the counts that must be zero.
 func (r *Report) Violations() int {
-	return r.Lost + r.Duplicated + r.Overlaps + r.TokenRegressions + r.AckedMissing + r.Unfinished + r.Unexpected
+	return r.Lost + r.Duplicated + r.Overlaps + r.TokenRegressions + r.AckedMissing + r.Unfinished + r.Unexpected +
+		r.Unlogged
 }
 
 // String renders the report as key=value pairs.
 func (r *Report) String() string {
 	return fmt.Sprintf("jobs=%d lost=%d duplicated=%d overlaps=%d token_regressions=%d acked_missing=%d unfinished=%d "+
 		"unexpected_errors=%d clusters=%d grants=%d finishes=%d recovered_grants=%d recovered_finishes=%d recovered_creates=%d "+
-		"refused=%d unknown_outcomes=%d unavailable_errors=%d requeued=%d unlogged=%d tx_retries=%d",
+		"refused=%d jobs_gone=%d unknown_outcomes=%d unavailable_errors=%d requeued=%d unlogged=%d tx_retries=%d",
 		r.Jobs, r.Lost, r.Duplicated, r.Overlaps, r.TokenRegressions, r.AckedMissing, r.Unfinished, r.Unexpected,
 		r.Clusters, r.Grants, r.Finishes, r.RecoveredGrants, r.RecoveredFinishes, r.RecoveredCreates,
-		r.Refused, r.Unknown, r.Unavailable, r.Requeued, r.Unlogged, r.TxRetries)
+		r.Refused, r.Gone, r.Unknown, r.Unavailable, r.Requeued, r.Unlogged, r.TxRetries)
 }
 
 // Check compares a fleet's logs with the database at the end of its run.
@@ -99,6 +103,8 @@ func (r *Report) count(events []Event) {
 			}
 		case KindFinishRefused:
 			r.Refused++
+		case KindJobGone, KindClusterGone:
+			r.Gone++
 		case KindRequeued:
 			r.Requeued += e.N
 		case KindStop:

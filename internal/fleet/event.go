@@ -28,6 +28,13 @@ const (
 	KindFinish Kind = "finish"
 	// KindFinishRefused: Finish with Token was refused (store.ErrLockLost).
 	KindFinishRefused Kind = "finish_refused"
+	// KindJobGone: Finish found no such job. Only a database that lost
+	// acknowledged commits (the job's creation) does that: asynchronous
+	// replication after a failover.
+	KindJobGone Kind = "job_gone"
+	// KindClusterGone: the producer's create of a job found its Cluster
+	// gone, lost in the same way.
+	KindClusterGone Kind = "cluster_gone"
 	// KindClusterCreated, KindJobCreated: the producer's creates, with
 	// Cluster and Job (and JobType). Recovered when a create whose outcome
 	// was unknown was found to have been applied.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,7 +83,7 @@ type haRun struct {
 }
 
 func runFailover(t *testing.T, bin, mode string) {
-	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 7*time.Minute)
 	defer cancel()
 	script, err := filepath.Abs("../../scripts/ha/cluster.sh")
 	if err != nil {
@@ -94,6 +96,11 @@ func runFailover(t *testing.T, bin, mode string) {
 	t.Cleanup(func() {
 		if err := c.Down(context.Background()); err != nil {
 			t.Errorf("tear down: %v", err)
+		}
+	})
+	t.Cleanup(func() { // before the tear down
+		if t.Failed() {
+			t.Logf("the nodes' logs end:\n%s", c.LogTail(60))
 		}
 	})
 	s, closeStore := openHA(ctx, t, c.URL)
@@ -122,6 +129,7 @@ func runFailover(t *testing.T, bin, mode string) {
 
 	r, events := checkFleet(ctx, t, f, s)
 	stalls := fleet.Stalls(events, h.at)
+	logErrorShapes(t, events, stalls)
 	summary := h.summary(mode, r, deadlocks.Total(), stalls, len(crashed), len(hung))
 	t.Log(summary)
 	for _, c := range crashed {
@@ -150,44 +158,62 @@ func runFailover(t *testing.T, bin, mode string) {
 // disrupt waits until the cluster is healthy, disrupts its leader, and
 // waits until the fleet's claims commit again.
 func (h *haRun) disrupt(ctx context.Context, kind string) error {
-	wait, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := h.cluster.WaitHealthy(wait); err != nil {
+	// Each phase has a bound of its own, so a slow rejoin before the
+	// disruption cannot eat the time its failover has.
+	began := time.Now()
+	if err := h.phase(ctx, 3*time.Minute, h.cluster.WaitHealthy); err != nil {
 		return fmt.Errorf("cluster not healthy before: %w", err)
 	}
-	before, err := h.probe.waitStarts(wait, 0)
-	if err != nil {
+	healthy := time.Now()
+	var before int
+	if err := h.phase(ctx, time.Minute, func(ctx context.Context) error {
+		n, err := h.probe.waitStarts(ctx, 0)
+		if err == nil {
+			before, err = h.probe.waitStarts(ctx, n+20) // steady before the disruption
+		}
+		return err
+	}); err != nil {
 		return err
 	}
-	if _, err := h.probe.waitStarts(wait, before+20); err != nil { // steady before the next event
-		return err
-	}
-	ms, err := h.cluster.Members(wait)
+	ms, err := h.cluster.Members(ctx)
 	if err != nil {
 		return err
 	}
 	leader, standby := roles(ms)
-	if before, err = h.probe.starts(wait); err != nil {
-		return err
-	}
 	at := time.Now()
-	switch kind {
-	case "kill":
-		_, err = h.cluster.KillPostmaster(leader.Node())
-	case "switchover":
-		at, err = h.switchover(wait, leader, standby)
-	case "node_death":
-		err = h.nodeDeath(wait, leader.Node())
-	}
+	err = h.phase(ctx, 2*time.Minute, func(ctx context.Context) error {
+		var err error
+		switch kind {
+		case "kill":
+			_, err = h.cluster.KillPostmaster(leader.Node())
+		case "switchover":
+			at, err = h.switchover(ctx, leader, standby)
+		case "node_death":
+			err = h.nodeDeath(ctx, leader.Node())
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	h.at = append(h.at, at)
 	h.events[kind]++
-	if _, err := h.probe.waitStarts(wait, before); err != nil {
+	if err := h.phase(ctx, 2*time.Minute, func(ctx context.Context) error {
+		_, err := h.probe.waitStarts(ctx, before)
+		return err
+	}); err != nil {
 		return fmt.Errorf("no claim after it: %w", err)
 	}
+	h.t.Logf("%s of %s: waited %v for a healthy cluster before it; claims committed again %v after it",
+		kind, leader.Name, healthy.Sub(began).Round(time.Millisecond), time.Since(at).Round(time.Millisecond))
 	return nil
+}
+
+// phase runs fn under ctx bounded by d.
+func (h *haRun) phase(ctx context.Context, d time.Duration, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return fn(ctx)
 }
 
 // switchover asks for a planned switchover until Patroni accepts it and
@@ -196,13 +222,16 @@ func (h *haRun) disrupt(ctx context.Context, kind string) error {
 // the fleet's load happens with asynchronous replication; a refusal
 // changes nothing, so it is asked again.
 func (h *haRun) switchover(ctx context.Context, leader, standby hacluster.Member) (time.Time, error) {
-	for {
+	first := time.Now()
+	for refused := 0; ; refused++ {
 		at := time.Now()
 		err := h.cluster.Switchover(ctx, leader, standby)
 		if err == nil || !errors.Is(err, hacluster.ErrRefused) {
+			if refused > 0 {
+				h.t.Logf("switchover accepted after %d refusals (%v)", refused, at.Sub(first).Round(time.Millisecond))
+			}
 			return at, err
 		}
-		h.t.Logf("switchover refused, asking again: %v", err)
 		select {
 		case <-ctx.Done():
 			return at, err
@@ -272,13 +301,37 @@ func (h *haRun) summary(mode string, r *fleet.Report, deadlocks int64, stalls []
 	return fmt.Sprintf("failover summary: mode=%s kills=%d switchovers=%d node_deaths=%d jobs=%d lost=%d duplicated=%d "+
 		"overlaps=%d token_regressions=%d acked_missing=%d deadlocks=%d recover_ms_median=%d recover_ms_max=%d "+
 		"recover_ms=%s no_failover=%d unfinished=%d unexpected_errors=%d crashed=%d hung=%d grants=%d finishes=%d "+
-		"recovered_grants=%d recovered_finishes=%d recovered_creates=%d refused=%d unknown_outcomes=%d "+
+		"recovered_grants=%d recovered_finishes=%d recovered_creates=%d refused=%d jobs_gone=%d unknown_outcomes=%d "+
 		"unavailable_errors=%d requeued=%d unlogged=%d tx_retries=%d",
 		mode, h.events["kill"], h.events["switchover"], h.events["node_death"], r.Jobs, r.Lost, r.Duplicated,
 		r.Overlaps, r.TokenRegressions, r.AckedMissing, deadlocks, median, maxMS,
 		strings.Join(per, ","), h.noFailover, r.Unfinished, r.Unexpected, crashed, hung, r.Grants, r.Finishes,
-		r.RecoveredGrants, r.RecoveredFinishes, r.RecoveredCreates, r.Refused, r.Unknown,
+		r.RecoveredGrants, r.RecoveredFinishes, r.RecoveredCreates, r.Refused, r.Gone, r.Unknown,
 		r.Unavailable, r.Requeued, r.Unlogged, r.TxRetries)
+}
+
+// errorShape reduces an error message to its shape: IDs and numbers out.
+var errorShape = regexp.MustCompile(`(job|clu|aud)_[0-9A-Z]{26}|[0-9]+`)
+
+// logErrorShapes logs, for each disruption, what the fleet saw fail until
+// it recovered, by operation, class and message shape, most frequent
+// first: what a client sees in a failover.
+func logErrorShapes(t *testing.T, events []fleet.Event, stalls []fleet.Stall) {
+	for i, st := range stalls {
+		counts, total := map[string]int{}, 0
+		for _, e := range events {
+			if e.Kind == fleet.KindError && e.Ack >= st.At.UnixNano() && (st.Recovered.IsZero() || e.Ack <= st.Recovered.UnixNano()) {
+				total++
+				msg := strings.Join(strings.Fields(errorShape.ReplaceAllString(e.Err, "N")), " ")
+				counts[fmt.Sprintf("%s %s: %.200s", e.Op, e.Class, msg)]++
+			}
+		}
+		shapes := slices.SortedFunc(maps.Keys(counts), func(a, b string) int { return counts[b] - counts[a] })
+		t.Logf("disruption %d (%s), stall %v: %d failed calls", i+1, failoverSchedule[i], st.Duration.Round(time.Millisecond), total)
+		for _, k := range shapes[:min(len(shapes), 8)] {
+			t.Logf("  %5d x %s", counts[k], k)
+		}
+	}
 }
 
 // openHA migrates the cluster's database and opens a store on it.

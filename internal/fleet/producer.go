@@ -75,8 +75,14 @@ func (p *Producer) createJob(ctx context.Context) {
 	if rand.IntN(3) == 0 {
 		jt = store.JobConfigureEFS
 	}
-	p.create(ctx, p.clusters[rand.IntN(len(p.clusters))], jt)
+	i := rand.IntN(len(p.clusters))
+	if p.create(ctx, p.clusters[i], jt) == errClusterGone {
+		p.clusters = append(p.clusters[:i], p.clusters[i+1:]...)
+	}
 }
+
+// errClusterGone: a job's cluster does not exist (any more).
+var errClusterGone = errors.New("cluster gone")
 
 // createCluster creates a cluster in status s.
 func (p *Producer) createCluster(ctx context.Context, s store.ClusterStatus) (string, bool) {
@@ -89,17 +95,28 @@ func (p *Producer) createCluster(ctx context.Context, s store.ClusterStatus) (st
 	return id, ok
 }
 
-// create creates a job of type jt on cluster.
-func (p *Producer) create(ctx context.Context, cluster string, jt store.JobType) {
+// create creates a job of type jt on cluster. It returns errClusterGone
+// when the cluster does not exist: a cluster whose creation was
+// acknowledged is gone only when the database lost acknowledged commits
+// (asynchronous replication); that is logged as KindClusterGone.
+func (p *Producer) create(ctx context.Context, cluster string, jt store.JobType) error {
 	id := store.NewID(store.PrefixJob)
+	var gone error
 	p.idempotent(ctx, "create job", Event{Kind: KindJobCreated, Cluster: cluster, Job: id, JobType: string(jt)}, func() error {
-		return p.Store.Jobs.Create(ctx, &store.Job{ID: id, ClusterID: cluster, JobType: jt})
+		err := p.Store.Jobs.Create(ctx, &store.Job{ID: id, ClusterID: cluster, JobType: jt})
+		if errors.Is(err, store.ErrNotFound) {
+			p.Log.Add(Event{Kind: KindClusterGone, Worker: p.Name, Cluster: cluster, Err: err.Error(), Call: now(), Ack: now()})
+			gone = errClusterGone
+			return gone
+		}
+		return err
 	})
+	return gone
 }
 
 // idempotent runs create until it is acknowledged, or found applied after
 // an unknown outcome, and logs ev then. It gives up on an unexpected error
-// (and so does not log ev) and when ctx ends.
+// or errClusterGone (and so does not log ev) and when ctx ends.
 func (p *Producer) idempotent(ctx context.Context, op string, ev Event, create func() error) bool {
 	ev.Call = now()
 	unknown := false
@@ -109,7 +126,7 @@ func (p *Producer) idempotent(ctx context.Context, op string, ev Event, create f
 		case err == nil:
 		case unknown && errors.Is(err, store.ErrConflict):
 			ev.Recovered = true
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, errors.Is(err, errClusterGone):
 			return false
 		default:
 			switch p.failed(op, err) {

@@ -27,8 +27,12 @@ import (
 //     says whether it applied. If it did not, Finish is called again with
 //     the same lock. A second completion is impossible either way: Finish is
 //     fenced, and the first one, had it applied, released the lock;
-//   - ClassUnexpected: logged, paused, and the worker goes on (the checker
-//     counts these; a healthy run has none).
+//   - store.ErrNotFound from Finish: the job is gone, which only a database
+//     that lost acknowledged commits does (asynchronous replication): logged
+//     as KindJobGone, nothing to finish;
+//   - ClassUnexpected: logged (the checker counts these; a healthy run has
+//     none). A Claim is tried again after a pause; a Finish is given up, and
+//     the janitor recovers the job once its lock expires.
 //
 // The reconciling reads are retried until they succeed or the worker is
 // killed: they run on the primary, which after a synchronous failover holds
@@ -128,10 +132,17 @@ func (w *Worker) finish(ctx context.Context, lock *store.JobLock, o store.Outcom
 			w.Log.Add(Event{Kind: KindFinishRefused, Worker: w.ID, Cluster: lock.ClusterID, Job: lock.JobID,
 				Token: lock.Token, Call: call, Ack: now()})
 			return
+		case errors.Is(err, store.ErrNotFound):
+			w.Log.Add(Event{Kind: KindJobGone, Worker: w.ID, Cluster: lock.ClusterID, Job: lock.JobID,
+				Token: lock.Token, Err: err.Error(), Call: call, Ack: now()})
+			return
 		case ctx.Err() != nil:
 			return
 		}
-		if w.failed("finish", err) == ClassUnknown {
+		switch w.failed("finish", err) {
+		case ClassUnexpected:
+			return // not a failover: repeating will not help; the janitor recovers the job
+		case ClassUnknown:
 			if status, applied := w.finishApplied(ctx, lock); applied {
 				w.Log.Add(Event{Kind: KindFinish, Worker: w.ID, Cluster: lock.ClusterID, Job: lock.JobID,
 					Token: lock.Token, Status: status, Recovered: true, Call: first, Ack: now()})

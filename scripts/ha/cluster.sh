@@ -86,7 +86,7 @@ write_config() {
 scope: $SCOPE
 name: node$n
 log:
-  level: WARNING
+  level: INFO
 restapi:
   listen: 127.0.0.1:${API_PORTS[$i]}
   connect_address: 127.0.0.1:${API_PORTS[$i]}

@@ -101,6 +101,18 @@ func (c *Cluster) run(ctx context.Context, args ...string) (string, error) {
 	return out.String(), nil
 }
 
+// LogTail returns the last lines of every node's Patroni log (which holds
+// its PostgreSQL's log too), for a test that failed.
+func (c *Cluster) LogTail(lines int) string {
+	var b strings.Builder
+	for n := 1; n <= Nodes; n++ {
+		data, err := os.ReadFile(filepath.Join(c.Dir, fmt.Sprintf("node%d", n), "patroni.log"))
+		all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		fmt.Fprintf(&b, "--- node%d (%v):\n%s\n", n, err, strings.Join(all[max(0, len(all)-lines):], "\n"))
+	}
+	return b.String()
+}
+
 // NodeURL is a single-host URL of node n (any role).
 func (c *Cluster) NodeURL(n int) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/ocpstore?sslmode=disable&connect_timeout=1", pgPort(n))
