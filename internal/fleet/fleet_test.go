@@ -19,6 +19,10 @@ import (
 // guarantees must hold exactly, as on a synchronous replicated cluster.
 // This is the part of the failover test that runs with every go test.
 func TestFleetOnOneServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the fleet with the go command")
+	}
+	t.Parallel()
 	db := postgrestest.New(t)
 	ctx := t.Context()
 	bin := buildFleet(t)

@@ -278,7 +278,7 @@ func (c *Cluster) api(ctx context.Context, n int, method, path string, in, out a
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("hacluster: %s %s on node%d: %w", method, path, n, err)
 	}
@@ -298,6 +298,10 @@ func (c *Cluster) api(ctx context.Context, n int, method, path string, in, out a
 	}
 	return json.Unmarshal(b, out)
 }
+
+// apiClient keeps no idle connections: a test that ends leaves no
+// goroutine behind for them.
+var apiClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
 // poll calls cond every 100 ms until it is true or ctx ends.
 func poll(ctx context.Context, cond func() bool) error {
