@@ -164,15 +164,17 @@ type tortureCluster struct {
 // tortureRun is one run of Torture.
 type tortureRun struct {
 	cfg      TortureConfig
-	clock    *store.ManualClock
+	clock    tortureClock
 	base     time.Time // the clock's reading at the start: time 0 of the model
 	clusters []tortureCluster
 	jobs     map[string][2]int // job ID -> cluster index, job index
 	workers  map[string]int    // worker ID -> worker index
 
-	stamp   atomic.Int64 // the logical time of calls and returns
-	budget  atomic.Int64 // worker actions left in the round
-	pastTTL atomic.Int64 // clock moves past every TTL
+	// Counters every worker shares: in this process's memory, or in
+	// memory shared by the processes of RunTortureProcesses.
+	stamp   *atomic.Int64 // the logical time of calls and returns
+	budget  *atomic.Int64 // worker actions left in the round
+	pastTTL *atomic.Int64 // clock moves past every TTL
 
 	model    porcupine.Model
 	evidence []tortureEvidence // per cluster, across rounds (see checkOverlap)
@@ -213,7 +215,8 @@ func Torture(ctx context.Context, primary, secondary *store.Store, clock *store.
 	began := time.Now()
 	r := &tortureRun{cfg: cfg, clock: clock, base: clock.Now(), jobs: map[string][2]int{}, workers: map[string]int{},
 		model: tortureModel(cfg.Clusters), evidence: make([]tortureEvidence, cfg.Clusters),
-		granted: make([]int64, cfg.Clusters), result: TortureResult{Seed: cfg.Seed}}
+		granted: make([]int64, cfg.Clusters), result: TortureResult{Seed: cfg.Seed},
+		stamp: new(atomic.Int64), budget: new(atomic.Int64), pastTTL: new(atomic.Int64)}
 	states, err := r.setUp(ctx, primary)
 	if err != nil {
 		return r.result, err

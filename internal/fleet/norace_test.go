@@ -1,0 +1,6 @@
+//go:build !race
+
+package fleet_test
+
+// raceEnabled: the test binary has no race detector (see race_test.go).
+const raceEnabled = false
