@@ -21,6 +21,7 @@ var imports = map[string]string{
 	"slog":         "log/slog",
 	"testing":      "testing",
 	"time":         "time",
+	"pgxpool":      "github.com/jackc/pgx/v5/pgxpool",
 	"store":        "github.com/ocpctl/ocpstore/store",
 	"memory":       "github.com/ocpctl/ocpstore/store/memory",
 	"postgres":     "github.com/ocpctl/ocpstore/store/postgres",

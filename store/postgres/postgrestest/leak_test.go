@@ -8,9 +8,7 @@ import (
 
 // TestMain fails the package's tests when a goroutine they started (a
 // pool's health check, say) is still running after the last one: every test
-// must stop what it starts. The only exceptions are the goroutines
-// testcontainers keeps by design when New starts a container (see
-// LeakOptions).
+// must stop what it starts.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, LeakOptions()...)
 }

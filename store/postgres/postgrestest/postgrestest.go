@@ -20,13 +20,17 @@
 //     postgres:// URL of a server and database where the user may create
 //     and drop databases, e.g.
 //     postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable;
-//  2. otherwise a container (ContainerImage) started with testcontainers-go
-//     when a Docker engine answers; one per test process, removed by
-//     testcontainers' reaper when the process exits;
+//  2. otherwise the registered Fallback, if any. The module
+//     github.com/ocpctl/ocpstore/store/postgres/postgrestest/pgcontainer
+//     registers one when a test file blank-imports it: it starts PostgreSQL
+//     in a container with testcontainers-go when a Docker engine answers
+//     (one per test process, removed when the process exits). It is a
+//     module of its own so that ocpstore's module, and every program built
+//     with it, does not depend on testcontainers and the Docker client;
 //  3. otherwise none: the test is skipped with a message saying how to
 //     enable it, except when the environment variable CI is non-empty,
 //     where it fails, because CI must never pass green without PostgreSQL.
-//
+
 // A server that is configured but broken (a bad URL, refused credentials, a
 // container that does not start) fails the test rather than skipping it.
 //
@@ -127,7 +131,7 @@ func (s *server) createDB(t testing.TB, template string) *DB {
 func serverFor(t testing.TB) *server {
 	t.Helper()
 	srv, err := sharedServer()
-	if errors.Is(err, errNoServer) {
+	if errors.Is(err, ErrNoServer) {
 		msg, fatal := unavailable(os.Getenv("CI"), err)
 		if fatal {
 			t.Fatal(msg)
