@@ -43,6 +43,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -60,13 +61,15 @@ import (
 // through another connection.
 const PoolMaxConns = 4
 
-// DB is one test's database.
+// DB is one test's database (or one example's, see Open).
 type DB struct {
 	// URL is the connection URL of the database (a postgres:// URL with the
 	// server's credentials and parameters).
 	URL string
 	// Name is the database's name.
 	Name string
+
+	srv *server // where it lives, for Drop
 }
 
 // New returns a fresh database with ocpstore's schema migrated and no rows,
@@ -110,20 +113,38 @@ func (d *DB) Pool(t testing.TB) *pgxpool.Pool {
 // createDB creates a database copied from template and registers its drop.
 func (s *server) createDB(t testing.TB, template string) *DB {
 	t.Helper()
-	name := "test_" + strings.ToLower(rand.Text())
-	err := s.exec(t.Context(), "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template))
+	db, err := s.create(t.Context(), template)
 	if err != nil {
-		t.Fatalf("postgrestest: create database %s from %s: %v", name, template, err)
+		t.Fatalf("postgrestest: %v", err)
 	}
 	t.Cleanup(func() {
 		// t.Context is already canceled when cleanups run.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := s.exec(ctx, s.dropSQL(name)); err != nil {
-			t.Errorf("postgrestest: drop database %s: %v", name, err)
+		if err := db.Drop(ctx); err != nil {
+			t.Errorf("postgrestest: %v", err)
 		}
 	})
-	return &DB{URL: s.urlFor(name), Name: name}
+	return db
+}
+
+// create creates a database with a new name, copied from template.
+func (s *server) create(ctx context.Context, template string) (*DB, error) {
+	name := "test_" + strings.ToLower(rand.Text())
+	if err := s.exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template)); err != nil {
+		return nil, fmt.Errorf("create database %s from %s: %w", name, template, err)
+	}
+	return &DB{URL: s.urlFor(name), Name: name, srv: s}, nil
+}
+
+// Drop drops the database, closing the connections still open to it. New
+// and NewEmpty drop theirs when the test ends; Open and OpenEmpty leave it
+// to the caller. Dropping a database that no longer exists is not an error.
+func (d *DB) Drop(ctx context.Context) error {
+	if err := d.srv.exec(ctx, d.srv.dropSQL(d.Name)); err != nil {
+		return fmt.Errorf("drop database %s: %w", d.Name, err)
+	}
+	return nil
 }
 
 // serverFor returns the process's server, or ends t: skipped (failed under
@@ -136,6 +157,7 @@ func serverFor(t testing.TB) *server {
 		if fatal {
 			t.Fatal(msg)
 		}
+		announceSkip(err)
 		t.Skip(msg)
 	}
 	if err != nil {
