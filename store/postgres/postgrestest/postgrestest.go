@@ -32,7 +32,14 @@
 //     where it fails, because CI must never pass green without PostgreSQL.
 
 // A server that is configured but broken (a bad URL, refused credentials, a
-// container that does not start) fails the test rather than skipping it.
+// container that does not start) fails the test rather than skipping it. A
+// skip is also announced once per test process on the terminal, because go
+// test prints a passing package's output only with -v.
+//
+// For a TestMain: SetDefaultParallel runs more tests at once (they wait on
+// the database, not the CPU), and SkipWithoutServer skips the runnable
+// examples that use Open (the way to get a database without a testing.TB)
+// when New would skip tests.
 //
 // Databases left behind by a test process that was killed (its cleanups
 // never ran) are named test_*, and templates of older schemas ocpstore_tmpl_*;
