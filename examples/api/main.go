@@ -31,9 +31,28 @@ import (
 	"github.com/ocpctl/ocpstore/store/postgres"
 )
 
+// usage is what -help prints before the flags.
+const usage = `Usage: go run ./examples/api [-addr ADDR] [-database-url URL]
+
+api serves POST /clusters, an idempotent cluster-request API: a request
+with an Idempotency-Key creates a cluster, its CREATE job and an audit
+event, and stores the response, all in one transaction; the same key and
+body again replays the stored response, the same key with another body is
+refused with 422. The package documentation has a curl example.
+
+Backend: in memory by default; PostgreSQL with -database-url (or
+DATABASE_URL), migrated at start.
+
+Flags:
+`
+
 func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
 	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL connection URL (default $DATABASE_URL); empty serves from memory")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

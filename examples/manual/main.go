@@ -4,12 +4,14 @@
 // machine, acquire the cluster lock, mark the job started, move the
 // cluster, commit), then the heartbeat, the work and the fenced Finish.
 //
-//	go run ./examples/manual
+//	go run ./examples/manual                   # on the memory backend
+//	go run ./examples/manual -database-url postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 //
-// It runs on the memory backend. Prefer store.Claim in real workers: it
-// also skips jobs other workers hold (SKIP LOCKED) and picks the oldest
-// runnable job; the manual pattern is for a worker that already knows
-// which job it wants.
+// On PostgreSQL it migrates the database first and leaves its cluster
+// behind (READY), under a name of its own, so it can run again. Prefer
+// store.Claim in real workers: it also skips jobs other workers hold (SKIP
+// LOCKED) and picks the oldest runnable job; the manual pattern is for a
+// worker that already knows which job it wants.
 package main
 
 import (
@@ -23,7 +25,6 @@ import (
 	"time"
 
 	"github.com/ocpctl/ocpstore/store"
-	"github.com/ocpctl/ocpstore/store/memory"
 )
 
 // lockTTL is how long the cluster lock lives without a heartbeat. The
@@ -31,10 +32,7 @@ import (
 const lockTTL = 300 * time.Millisecond
 
 func main() {
-	if err := run(context.Background(), memory.New(), os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "manual:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // run creates a cluster with a CREATE job, then has worker-1 start it by
@@ -98,7 +96,7 @@ func run(ctx context.Context, s *store.Store, out io.Writer) error {
 // request creates a cluster and its CREATE job in one transaction, as the
 // API does.
 func request(ctx context.Context, s *store.Store) (*store.Cluster, *store.Job, error) {
-	c := &store.Cluster{Name: "manual-demo", Platform: store.PlatformAWS, Version: "4.16.3",
+	c := &store.Cluster{Name: store.NewID("manual-demo"), Platform: store.PlatformAWS, Version: "4.16.3",
 		Profile: "aws-standard", Region: "us-east-1", Owner: "alice@example.com", Team: "platform",
 		CostCenter: "cc-1", RequestedBy: "alice", TTLHours: 24}
 	j := &store.Job{JobType: store.JobCreate}

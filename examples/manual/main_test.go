@@ -45,3 +45,44 @@ func TestManualPostgres(t *testing.T) {
 	t.Parallel()
 	check(t, postgres.New(postgrestest.New(t).Pool(t)))
 }
+
+// TestCommandLine runs the command as a user would: -help, the memory
+// backend, and twice on an empty PostgreSQL database (migrated by the first
+// run; the second finds its own cluster name free).
+func TestCommandLine(t *testing.T) {
+	t.Parallel()
+	noEnv := func(string) string { return "" }
+	var stdout, stderr strings.Builder
+	if code := cli(t.Context(), []string{"-help"}, noEnv, &stdout, &stderr); code != 0 || stderr.Len() != 0 ||
+		!strings.Contains(stdout.String(), "Backend: in memory by default; PostgreSQL with -database-url") ||
+		!strings.Contains(stdout.String(), "-database-url string") {
+		t.Errorf("-help: exit %d, stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	if code := cli(t.Context(), []string{"extra"}, noEnv, &stdout, &stderr); code != 2 {
+		t.Errorf("an unexpected argument: exit %d, want 2", code)
+	}
+	if code := cli(t.Context(), nil, noEnv, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "job.succeed by worker-1") {
+		t.Errorf("in memory: exit %d, stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+
+	db := postgrestest.NewEmpty(t)
+	for i, args := range [][]string{{"-database-url", db.URL}, nil} {
+		stdout.Reset()
+		stderr.Reset()
+		env := func(name string) string { // the second run takes the URL from DATABASE_URL
+			if name == "DATABASE_URL" {
+				return db.URL
+			}
+			return ""
+		}
+		if code := cli(t.Context(), args, env, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "job.succeed by worker-1") {
+			t.Fatalf("run %d on PostgreSQL: exit %d, stdout:\n%s\nstderr:\n%s", i+1, code, stdout.String(), stderr.String())
+		}
+	}
+	pool := db.Pool(t)
+	var clusters int
+	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM clusters WHERE status = 'READY'").Scan(&clusters); err != nil || clusters != 2 {
+		t.Errorf("after two runs: %d READY clusters (err %v), want 2", clusters, err)
+	}
+}

@@ -141,6 +141,24 @@ func TestMigrateWaitsForLockHolder(t *testing.T) {
 
 	// Wait until the migrator has been blocked on the lock for longer than
 	// its lock_timeout (observed on the server, not by sleeping here).
+	waitForMigrateLockWaiter(t, holder, done)
+
+	if _, err := conn.Exec(t.Context(), "SELECT pg_advisory_unlock($1)", postgres.MigrateLockKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Migrate after the holder released the lock: %v", err)
+	}
+	if s := readSchemaState(t, holder); s.version != postgres.SchemaVersion() {
+		t.Errorf("version %d after Migrate, want %d", s.version, postgres.SchemaVersion())
+	}
+}
+
+// waitForMigrateLockWaiter returns once a session of holder's database has
+// waited for MigrateLockKey for more than 50ms, as the server sees it. It
+// fails t if the waiter, which reports on done, returns first.
+func waitForMigrateLockWaiter(t *testing.T, holder *pgxpool.Pool, done <-chan error) {
+	t.Helper()
 	for {
 		var waiting bool
 		err := holder.QueryRow(t.Context(), `
@@ -155,23 +173,13 @@ func TestMigrateWaitsForLockHolder(t *testing.T) {
 			t.Fatal(err)
 		}
 		if waiting {
-			break
+			return
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("Migrate returned while the lock was held: %v", err)
+			t.Fatalf("returned while the lock was held: %v", err)
 		default:
 		}
-	}
-
-	if _, err := conn.Exec(t.Context(), "SELECT pg_advisory_unlock($1)", postgres.MigrateLockKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("Migrate after the holder released the lock: %v", err)
-	}
-	if s := readSchemaState(t, holder); s.version != postgres.SchemaVersion() {
-		t.Errorf("version %d after Migrate, want %d", s.version, postgres.SchemaVersion())
 	}
 }
 

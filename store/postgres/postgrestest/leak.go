@@ -13,22 +13,16 @@ import (
 //		goleak.VerifyTestMain(m, postgrestest.LeakOptions()...)
 //	}
 //
-// With EnvURL set there are none: every goroutine the tests start must be
-// gone when they end. Without it, New may start a container, and
-// testcontainers-go keeps two kinds of goroutines for the rest of the
-// process by design, which goleak must not report:
-//   - the connection to its reaper (Ryuk), held open so that the reaper
-//     removes the container only once the test process has exited
-//     ((*Reaper).connect's goroutine, parked until the process ends);
-//   - the keep-alive connections of its Docker API client (net/http's
-//     persistConn loops), which live as long as the container's client.
+// With EnvURL set, or no Fallback registered, there are none: every
+// goroutine the tests start must be gone when they end. Otherwise New may
+// start a server through the Fallback, whose client may keep goroutines for
+// the rest of the process by design (pgcontainer's testcontainers-go keeps
+// its connection to the reaper that removes the container once the process
+// has exited); the Fallback's LeakOptions name them.
 func LeakOptions() []goleak.Option {
-	if os.Getenv(EnvURL) != "" {
+	fb := registered()
+	if os.Getenv(EnvURL) != "" || fb == nil {
 		return nil
 	}
-	return []goleak.Option{
-		goleak.IgnoreAnyFunction("github.com/testcontainers/testcontainers-go.(*Reaper).connect.func1"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
-	}
+	return fb.LeakOptions
 }

@@ -20,15 +20,26 @@
 //     postgres:// URL of a server and database where the user may create
 //     and drop databases, e.g.
 //     postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable;
-//  2. otherwise a container (ContainerImage) started with testcontainers-go
-//     when a Docker engine answers; one per test process, removed by
-//     testcontainers' reaper when the process exits;
+//  2. otherwise the registered Fallback, if any. The module
+//     github.com/ocpctl/ocpstore/store/postgres/postgrestest/pgcontainer
+//     registers one when a test file blank-imports it: it starts PostgreSQL
+//     in a container with testcontainers-go when a Docker engine answers
+//     (one per test process, removed when the process exits). It is a
+//     module of its own so that ocpstore's module, and every program built
+//     with it, does not depend on testcontainers and the Docker client;
 //  3. otherwise none: the test is skipped with a message saying how to
 //     enable it, except when the environment variable CI is non-empty,
 //     where it fails, because CI must never pass green without PostgreSQL.
-//
+
 // A server that is configured but broken (a bad URL, refused credentials, a
-// container that does not start) fails the test rather than skipping it.
+// container that does not start) fails the test rather than skipping it. A
+// skip is also announced once per test process on the terminal, because go
+// test prints a passing package's output only with -v.
+//
+// For a TestMain: SetDefaultParallel runs more tests at once (they wait on
+// the database, not the CPU), and SkipWithoutServer skips the runnable
+// examples that use Open (the way to get a database without a testing.TB)
+// when New would skip tests.
 //
 // Databases left behind by a test process that was killed (its cleanups
 // never ran) are named test_*, and templates of older schemas ocpstore_tmpl_*;
@@ -39,6 +50,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -56,13 +68,15 @@ import (
 // through another connection.
 const PoolMaxConns = 4
 
-// DB is one test's database.
+// DB is one test's database (or one example's, see Open).
 type DB struct {
 	// URL is the connection URL of the database (a postgres:// URL with the
 	// server's credentials and parameters).
 	URL string
 	// Name is the database's name.
 	Name string
+
+	srv *server // where it lives, for Drop
 }
 
 // New returns a fresh database with ocpstore's schema migrated and no rows,
@@ -106,20 +120,38 @@ func (d *DB) Pool(t testing.TB) *pgxpool.Pool {
 // createDB creates a database copied from template and registers its drop.
 func (s *server) createDB(t testing.TB, template string) *DB {
 	t.Helper()
-	name := "test_" + strings.ToLower(rand.Text())
-	err := s.exec(t.Context(), "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template))
+	db, err := s.create(t.Context(), template)
 	if err != nil {
-		t.Fatalf("postgrestest: create database %s from %s: %v", name, template, err)
+		t.Fatalf("postgrestest: %v", err)
 	}
 	t.Cleanup(func() {
 		// t.Context is already canceled when cleanups run.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := s.exec(ctx, s.dropSQL(name)); err != nil {
-			t.Errorf("postgrestest: drop database %s: %v", name, err)
+		if err := db.Drop(ctx); err != nil {
+			t.Errorf("postgrestest: %v", err)
 		}
 	})
-	return &DB{URL: s.urlFor(name), Name: name}
+	return db
+}
+
+// create creates a database with a new name, copied from template.
+func (s *server) create(ctx context.Context, template string) (*DB, error) {
+	name := "test_" + strings.ToLower(rand.Text())
+	if err := s.exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template)); err != nil {
+		return nil, fmt.Errorf("create database %s from %s: %w", name, template, err)
+	}
+	return &DB{URL: s.urlFor(name), Name: name, srv: s}, nil
+}
+
+// Drop drops the database, closing the connections still open to it. New
+// and NewEmpty drop theirs when the test ends; Open and OpenEmpty leave it
+// to the caller. Dropping a database that no longer exists is not an error.
+func (d *DB) Drop(ctx context.Context) error {
+	if err := d.srv.exec(ctx, d.srv.dropSQL(d.Name)); err != nil {
+		return fmt.Errorf("drop database %s: %w", d.Name, err)
+	}
+	return nil
 }
 
 // serverFor returns the process's server, or ends t: skipped (failed under
@@ -127,11 +159,12 @@ func (s *server) createDB(t testing.TB, template string) *DB {
 func serverFor(t testing.TB) *server {
 	t.Helper()
 	srv, err := sharedServer()
-	if errors.Is(err, errNoServer) {
+	if errors.Is(err, ErrNoServer) {
 		msg, fatal := unavailable(os.Getenv("CI"), err)
 		if fatal {
 			t.Fatal(msg)
 		}
+		announceSkip(err)
 		t.Skip(msg)
 	}
 	if err != nil {

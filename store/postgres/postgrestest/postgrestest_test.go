@@ -13,26 +13,47 @@ import (
 )
 
 func TestPostgrestestUnavailable(t *testing.T) {
-	t.Parallel()
-	cause := errors.New("no docker")
-	for _, tc := range []struct {
-		ci        string
-		wantFatal bool
-	}{
-		{ci: "", wantFatal: false},
-		{ci: "true", wantFatal: true},
-		{ci: "1", wantFatal: true},
-	} {
-		msg, fatal := unavailable(tc.ci, cause)
-		if fatal != tc.wantFatal {
-			t.Errorf("CI=%q: fatal = %v, want %v", tc.ci, fatal, tc.wantFatal)
-		}
-		for _, want := range []string{"no docker", EnvURL + "=postgres://", "Docker"} {
-			if !strings.Contains(msg, want) {
-				t.Errorf("CI=%q: message %q does not mention %q", tc.ci, msg, want)
+	// Not parallel: it registers a Fallback, which the other tests of the
+	// package do not use because EnvURL is set or no server is available
+	// either way; it removes it before it returns.
+	cause := errors.New("the cause")
+	check := func(wantHint bool) {
+		t.Helper()
+		for _, tc := range []struct {
+			ci        string
+			wantFatal bool
+		}{
+			{ci: "", wantFatal: false},
+			{ci: "true", wantFatal: true},
+			{ci: "1", wantFatal: true},
+		} {
+			msg, fatal := unavailable(tc.ci, cause)
+			if fatal != tc.wantFatal {
+				t.Errorf("CI=%q: fatal = %v, want %v", tc.ci, fatal, tc.wantFatal)
+			}
+			for _, want := range []string{"the cause", EnvURL + "=postgres://"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("CI=%q: message %q does not mention %q", tc.ci, msg, want)
+				}
+			}
+			// Without a Fallback, the message says how to get one.
+			if hint := strings.Contains(msg, containerPackage) && strings.Contains(msg, "Docker"); hint != wantHint {
+				t.Errorf("CI=%q: message %q: names %s and Docker: %v, want %v", tc.ci, msg, containerPackage, hint, wantHint)
 			}
 		}
 	}
+	saved := registered()
+	t.Cleanup(func() {
+		fallback.mu.Lock()
+		fallback.fb = saved
+		fallback.mu.Unlock()
+	})
+	fallback.mu.Lock()
+	fallback.fb = nil
+	fallback.mu.Unlock()
+	check(true)
+	RegisterFallback(Fallback{Name: "test", Start: func(context.Context) (string, error) { return "", ErrNoServer }})
+	check(false)
 }
 
 func TestPostgrestestParseURL(t *testing.T) {

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/testcontainers/testcontainers-go"
-	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 )
 
 // EnvURL is the environment variable naming the server tests use: a
@@ -19,17 +17,9 @@ import (
 // DROP DATABASE.
 const EnvURL = "OCPSTORE_TEST_DATABASE_URL"
 
-// ContainerImage is the image started when EnvURL is unset and a Docker
-// engine answers.
-const ContainerImage = "postgres:17-alpine"
-
-// errNoServer marks the absence of any server: EnvURL unset and no Docker
-// engine. It skips a test (fails it under CI); every other setup error fails.
-var errNoServer = errors.New("no PostgreSQL server for tests")
-
 // server is the PostgreSQL server of this test process, set up once.
 type server struct {
-	url      url.URL // where CREATE/DROP DATABASE run: EnvURL or the container
+	url      url.URL // where CREATE/DROP DATABASE run: EnvURL or the fallback's
 	version  int     // server_version_num, e.g. 150020
 	template string  // the migrated template database New copies
 }
@@ -54,11 +44,18 @@ func setUp() (*server, error) {
 	defer cancel()
 	raw, source := os.Getenv(EnvURL), EnvURL
 	if raw == "" {
-		var err error
-		if raw, err = startContainer(ctx); err != nil {
-			return nil, err
+		fb := registered()
+		if fb == nil {
+			return nil, fmt.Errorf("%w: %s is not set", ErrNoServer, EnvURL)
 		}
-		source = "container " + ContainerImage
+		var err error
+		if raw, err = fb.Start(ctx); err != nil {
+			if errors.Is(err, ErrNoServer) {
+				return nil, fmt.Errorf("%s is not set and %w", EnvURL, err)
+			}
+			return nil, fmt.Errorf("postgrestest: %s: %w", fb.Name, err)
+		}
+		source = fb.Name
 	}
 	u, err := parseURL(raw)
 	if err != nil {
@@ -69,30 +66,6 @@ func setUp() (*server, error) {
 		return nil, fmt.Errorf("postgrestest: %s (%s): %w", source, u.Redacted(), err)
 	}
 	return s, nil
-}
-
-// startContainer starts ContainerImage and returns its URL, or errNoServer
-// when no Docker engine answers. The container is never terminated here:
-// testcontainers' reaper removes it when the test process exits, after the
-// last test of the process has used it.
-func startContainer(ctx context.Context) (string, error) {
-	provider, err := testcontainers.NewDockerProvider()
-	if err != nil {
-		return "", fmt.Errorf("%w: %s is not set and Docker is not available (%w)", errNoServer, EnvURL, err)
-	}
-	if err := provider.Health(ctx); err != nil { // Health also closes provider
-		return "", fmt.Errorf("%w: %s is not set and Docker does not answer (%w)", errNoServer, EnvURL, err)
-	}
-	ctr, err := tcpostgres.Run(ctx, ContainerImage,
-		tcpostgres.BasicWaitStrategies(),
-		// Room for the parallel tests of several packages.
-		testcontainers.WithCmdArgs("-c", "max_connections=300"),
-	)
-	if err != nil {
-		_ = testcontainers.TerminateContainer(ctr)
-		return "", fmt.Errorf("postgrestest: start container %s: %w", ContainerImage, err)
-	}
-	return ctr.ConnectionString(ctx, "sslmode=disable")
 }
 
 // parseURL accepts only postgres:// and postgresql:// URLs: New derives each
@@ -119,7 +92,10 @@ func redact(raw string) string {
 // pass green without PostgreSQL.
 func unavailable(ci string, cause error) (msg string, fatal bool) {
 	msg = fmt.Sprintf("postgrestest: %v; to run this test set %s=postgres://user@host:5432/postgres?sslmode=disable "+
-		"(a server where the tests may create databases) or start a Docker engine", cause, EnvURL)
+		"(a server where the tests may create databases)", cause, EnvURL)
+	if registered() == nil {
+		msg += ", or blank-import " + containerPackage + " in a test file and start a Docker engine"
+	}
 	if ci != "" {
 		return msg + " (failing instead of skipping because CI is set)", true
 	}
