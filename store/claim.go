@@ -46,11 +46,14 @@ const (
 // ErrCodeInvalidTransition (so it does not block its cluster) and the next
 // one is tried. ErrNoJob when nothing is runnable.
 func (s *Store) Claim(ctx context.Context, p ClaimParams) (*Claimed, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	var claimed *Claimed
-	err := s.WithTx(ctx, func(tx *Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Store) error {
 		claimed = nil
 		for range maxInvalidPerClaim {
 			cands, err := tx.Jobs.LockRunnable(ctx, RunnableQuery{JobTypes: p.JobTypes, Limit: 1})
@@ -181,6 +184,9 @@ func Retry(code, message string, after time.Duration) Outcome {
 // retry, which resumes from the in-progress status), the lock release and an
 // audit event. It returns the job as written.
 func (s *Store) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := validateLock("lock", lock); err != nil {
 		return nil, err
 	}
@@ -188,7 +194,7 @@ func (s *Store) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job, err
 		return nil, err
 	}
 	var done *Job
-	err := s.WithTx(ctx, func(tx *Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Store) error {
 		job, err := tx.Jobs.GetByID(ctx, lock.JobID)
 		if err != nil {
 			return err
@@ -223,6 +229,9 @@ func (s *Store) moveCluster(ctx context.Context, clusterID string, to ClusterSta
 // whose holder came back meanwhile is left alone. It returns how many jobs
 // it requeued or failed.
 func (s *Store) RecoverStuck(ctx context.Context, actor string, limit int) (int, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return 0, err
+	}
 	var k checker
 	if k.required("actor", actor, MaxARNLen); k.err != nil { // the audit events' actor
 		return 0, k.err
@@ -236,7 +245,7 @@ func (s *Store) RecoverStuck(ctx context.Context, actor string, limit int) (int,
 	}
 	n := 0
 	for _, j := range stuck {
-		err := s.WithTx(ctx, func(tx *Store) error {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *Store) error {
 			job, err := tx.Jobs.Requeue(ctx, j.ID)
 			if err != nil {
 				return err

@@ -29,6 +29,9 @@ type Heartbeat struct {
 // hold the cluster, so the job must stop. Run the job's work under
 // Heartbeat.Context.
 func (s *Store) KeepAlive(ctx context.Context, lock *JobLock, ttl, interval time.Duration) (*Heartbeat, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if s.InTx() {
 		return nil, invalid("store", "KeepAlive needs the Store, not a transaction-bound one: the heartbeat must commit on its own")
 	}

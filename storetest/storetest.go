@@ -52,6 +52,7 @@ func Run(t *testing.T, newStores Factory) {
 		{"RecoverStuck", testRecoverStuck},
 		{"StateMachine", testStateMachine},
 		{"Tx", testTx},
+		{"TxOuterStore", testOuterStoreInTx},
 		{"Idempotency", testIdempotency},
 		{"Audit", testAudit},
 		{"RBAC", testRBAC},

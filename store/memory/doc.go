@@ -37,17 +37,18 @@
 //     guarantee (concurrent claimers get disjoint jobs).
 //   - A rolled-back transaction's writes are never visible to anyone.
 //   - Reads outside a transaction (autocommit reads) see committed data
-//     under a shared lock and are never blocked by an open transaction, so
-//     code inside WithTx may read through the outer Store without deadlock.
+//     under a shared lock and are never blocked by an open transaction.
 //     A list's page and total always come from one snapshot.
 //   - A write outside a transaction (autocommit) takes the write token for
 //     that one call: it waits for an open transaction to end, as a
 //     PostgreSQL write waits for a row lock. Locking reads (GetByIDForUpdate,
-//     LockRunnable) do the same. Consequently a write through the OUTER Store
-//     from inside a transaction's fn waits until its context ends, as an
-//     update of the transaction's own locked rows would in PostgreSQL: write
-//     through the transaction-bound Store instead. Likewise, do not begin a
-//     second transaction while one is open in the same goroutine.
+//     LockRunnable) do the same. A call through the OUTER Store with the
+//     context WithTx gives fn is refused by package store before it gets
+//     here (see Store.WithTx); with another context, a write through the
+//     outer Store from inside fn would wait until that context ends, as an
+//     update of the transaction's own locked rows would in PostgreSQL.
+//     Likewise, do not begin a second transaction while one is open in the
+//     same goroutine.
 //   - A transaction must always end (WithTx and a deferred Tx.Rollback see
 //     to it); an abandoned one keeps every writer waiting.
 //

@@ -20,9 +20,10 @@ import (
 
 // Backend implements store.Backend on a PostgreSQL connection pool. Its
 // autocommit sub-stores run each call on a pool connection; a transaction's
-// sub-stores run on the transaction's connection, so code inside WithTx
-// that reads through the outer Store uses another connection and never
-// waits for its own transaction.
+// sub-stores run on the transaction's connection. (A call through the
+// outer Store with the context WithTx gives fn is refused by package store;
+// with another context it runs on another connection, outside the
+// transaction.)
 type Backend struct {
 	pool     beginner
 	clock    store.Clock

@@ -185,9 +185,9 @@ func TestMockSerializationRetriedThenSurfaced(t *testing.T) {
 		mock.ExpectRollback()
 	}
 	runs := 0
-	err := s.WithTx(t.Context(), func(tx *store.Store) error {
+	err := s.WithTx(t.Context(), func(ctx context.Context, tx *store.Store) error {
 		runs++
-		_, err := tx.Clusters.GetByID(t.Context(), "clu_1")
+		_, err := tx.Clusters.GetByID(ctx, "clu_1")
 		return err
 	}, store.Serializable())
 	if !errors.Is(err, store.ErrSerialization) {
@@ -207,7 +207,7 @@ func TestMockSerializationRetriedThenCommitted(t *testing.T) {
 	mock.ExpectBeginTx(readCommitted)
 	mock.ExpectExec(`^DELETE FROM rbac_mappings WHERE id = \$1$`).WithArgs("rbac_1").WillReturnResult(pgxmock.NewResult("DELETE", 1))
 	mock.ExpectCommit()
-	err := s.WithTx(t.Context(), func(tx *store.Store) error { return tx.RBAC.Delete(t.Context(), "rbac_1") })
+	err := s.WithTx(t.Context(), func(ctx context.Context, tx *store.Store) error { return tx.RBAC.Delete(ctx, "rbac_1") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestMockPanicRollsBack(t *testing.T) {
 			t.Fatalf("recovered %v, want the panic to continue", r)
 		}
 	}()
-	_ = s.WithTx(t.Context(), func(*store.Store) error { panic("boom") })
+	_ = s.WithTx(t.Context(), func(context.Context, *store.Store) error { panic("boom") })
 	t.Fatal("WithTx returned after a panic")
 }
 
@@ -238,7 +238,7 @@ func TestMockCommitOnBrokenConnection(t *testing.T) {
 			mock, s := newMock(t, 3)
 			mock.ExpectBeginTx(readCommitted)
 			mock.ExpectCommit().WillReturnError(cause)
-			err := s.WithTx(t.Context(), func(*store.Store) error { return nil })
+			err := s.WithTx(t.Context(), func(context.Context, *store.Store) error { return nil })
 			if !errors.Is(err, store.ErrCommitUnknown) || !errors.Is(err, cause) {
 				t.Fatalf("got %v, want ErrCommitUnknown wrapping %v", err, cause)
 			}
@@ -256,7 +256,7 @@ func TestMockCommitSerializationIsRetried(t *testing.T) {
 	mock.ExpectCommit().WillReturnError(pgError("40001"))
 	mock.ExpectBeginTx(readCommitted)
 	mock.ExpectCommit()
-	if err := s.WithTx(t.Context(), func(*store.Store) error { return nil }); err != nil {
+	if err := s.WithTx(t.Context(), func(context.Context, *store.Store) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if s.Stats().Retries != 1 {
