@@ -11,7 +11,7 @@ import (
 // ClaimParams says who claims and what.
 type ClaimParams struct {
 	WorkerID string        // required; recorded as the lock's LockedBy
-	LockTTL  time.Duration // required, positive: how long the lock lives without a heartbeat
+	LockTTL  time.Duration // required, at least TimeResolution: how long the lock lives without a heartbeat
 	JobTypes []JobType     // empty means every type
 }
 
@@ -172,8 +172,9 @@ func Failed(code, message string) Outcome {
 	return Outcome{kind: outcomeFailed, code: code, msg: message}
 }
 
-// Retry is a transient failure: the job runs again after the delay, unless
-// it has used all its attempts, when it is failed instead.
+// Retry is a transient failure: the job runs again after the delay (0, or
+// at least TimeResolution), unless it has used all its attempts, when it is
+// failed instead.
 func Retry(code, message string, after time.Duration) Outcome {
 	return Outcome{kind: outcomeRetry, code: code, msg: message, retryAfter: after}
 }

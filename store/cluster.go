@@ -18,7 +18,7 @@ type Cluster struct {
 	Region            string
 	BaseDomain        *string
 	Owner             string  // owner email
-	OwnerID           *string // owner's user UUID
+	OwnerID           *string // owner's user UUID, canonical lower case
 	Team              string
 	CostCenter        string
 	Status            ClusterStatus // empty means PENDING on Create

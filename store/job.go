@@ -96,7 +96,8 @@ type JobStore interface {
 	MarkFailed(ctx context.Context, lock *JobLock, code, message string) (*Job, error)
 	// MarkRetry (fenced) moves the job to RETRYING with an error code and
 	// message; it becomes runnable again after the delay, measured on the
-	// backend's clock. It does not check MaxAttempts (Store.Finish does).
+	// backend's clock (0, or at least TimeResolution). It does not check
+	// MaxAttempts (Store.Finish does).
 	MarkRetry(ctx context.Context, lock *JobLock, code, message string, after time.Duration) (*Job, error)
 	// LockRunnable returns up to q.Limit runnable jobs, oldest first, and
 	// locks each job row and its cluster row until the transaction ends.

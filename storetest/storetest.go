@@ -62,6 +62,8 @@ func Run(t *testing.T, newStores Factory) {
 		{"Times", testTimes},
 		{"Validation", testValidation},
 		{"ValidationCoverage", testValidationCoverage},
+		{"Durations", testDurations},
+		{"ExactValues", testExactValues},
 		{"HostileStrings", testHostileStrings},
 	}
 	for _, g := range groups {

@@ -228,6 +228,6 @@ func clientIP(r *http.Request) *netip.Addr {
 	if err != nil {
 		return nil
 	}
-	a := ap.Addr().Unmap()
+	a := ap.Addr().Unmap().WithZone("") // the store refuses zones: inet cannot keep them
 	return &a
 }

@@ -62,8 +62,9 @@
 //
 // Time comes from the injected store.Clock, else time.Now, read once per
 // call (PostgreSQL's statement_timestamp()). Every time the backend stores
-// or returns is in UTC, truncated to microseconds; UUID columns come back in
-// lower case and NUMERIC(10,4) costs rounded to four decimals, as
-// PostgreSQL returns them. Fencing tokens come from one monotonic counter,
+// or returns is in UTC, truncated to microseconds, as PostgreSQL returns
+// them; every other value is kept exactly (package store refuses what
+// PostgreSQL could not keep: upper-case UUIDs, IPv6 zones), and usage costs
+// are summed as exact decimals, as PostgreSQL's NUMERIC sum. Fencing tokens come from one monotonic counter,
 // so a new grant's token is greater than any token ever granted.
 package memory
