@@ -54,11 +54,13 @@
 //
 // Each method checks everything before it writes anything, so a failed
 // call changes nothing, inside a transaction or not, as a failed PostgreSQL
-// statement. Unlike PostgreSQL, a failed call leaves the transaction
-// usable rather than aborted (25P02); code that must run on both backends
-// ends a transaction after an error it does not expect. A write in a
-// read-only transaction, a locking read included, is refused with
-// ErrInvalidArgument (PostgreSQL: 25006).
+// statement. As in PostgreSQL, a call that fails where a PostgreSQL
+// statement would fail (a unique or foreign-key violation, a write in a
+// read-only transaction) aborts its transaction: every later call fails
+// with store.ErrTxAborted and Commit rolls back (abort.go). Errors that are
+// answers (not found, lock held or lost, a refused transition) leave it
+// usable, as they do there. A write in a read-only transaction, a locking
+// read included, is refused with ErrInvalidArgument (PostgreSQL: 25006).
 //
 // Time comes from the injected store.Clock, else time.Now, read once per
 // call (PostgreSQL's statement_timestamp()). Every time the backend stores

@@ -31,7 +31,7 @@ func (s usage) RecordBatch(ctx context.Context, samples []*store.UsageSample) er
 		for i, in := range samples {
 			r := cloneUsage(in)
 			if v.clusters.get(r.ClusterID) == nil {
-				return fmt.Errorf("usage sample: %w", clusterNotFound(r.ClusterID))
+				return failedStatement(fmt.Errorf("usage sample: %w", clusterNotFound(r.ClusterID)))
 			}
 			if id, cur := v.usage.lookup(v.db.usageInstant, instantKey(r)); cur != nil {
 				r.ID = id // an upsert keeps the existing row's ID
@@ -40,7 +40,7 @@ func (s usage) RecordBatch(ctx context.Context, samples []*store.UsageSample) er
 					r.ID = store.NewID(store.PrefixUsage)
 				}
 				if v.usage.get(r.ID) != nil || ids[r.ID] {
-					return fmt.Errorf("usage sample %s: id exists: %w", r.ID, store.ErrConflict)
+					return failedStatement(fmt.Errorf("usage sample %s: id exists: %w", r.ID, store.ErrConflict))
 				}
 			}
 			ids[r.ID] = true

@@ -36,6 +36,7 @@ const (
 	codeLockNotAvailable         = "55P03"
 	codeQueryCanceled            = "57014"
 	codeReadOnlyTransaction      = "25006"
+	codeInFailedSQLTransaction   = "25P02"
 )
 
 // mapError is the one place database errors become store errors. what
@@ -51,6 +52,7 @@ const (
 //	23514, 23502, 22001, 22003, 22007,
 //	22008, 22021, 22P02, 22P05           store.ErrInvalidArgument (a *store.ValidationError)
 //	40001, 40P01                         store.ErrSerialization (WithTx retries it)
+//	25P02 in_failed_sql_transaction      store.ErrTxAborted
 //	55P03 lock_not_available             ErrLockNotAvailable (a store.ErrConflict)
 //	57014 query_canceled                 the context's error, or context.DeadlineExceeded
 //	                                     for a statement_timeout
@@ -86,6 +88,8 @@ func mapError(ctx context.Context, err error, what string) error {
 		return fmt.Errorf("%s: %w: %w", what, &store.ValidationError{Field: "transaction", Reason: "read-only transaction"}, err)
 	case codeLockNotAvailable:
 		return fmt.Errorf("%s: %w: %w", what, ErrLockNotAvailable, err)
+	case codeInFailedSQLTransaction:
+		return fmt.Errorf("%s: %w: %w", what, store.ErrTxAborted, err)
 	case codeQueryCanceled:
 		cause := ctx.Err()
 		if cause == nil {

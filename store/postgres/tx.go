@@ -53,7 +53,8 @@ func (t *backendTx) Rollback(ctx context.Context) error {
 //   - another server error (a serialization failure detected at commit, a
 //     deferred constraint) went through the error funnel: the transaction
 //     did not commit;
-//   - a transaction that had already failed was rolled back by COMMIT;
+//   - a transaction that had already failed was rolled back by COMMIT:
+//     store.ErrTxAborted;
 //   - an error pgconn reports as safe to retry happened before COMMIT was
 //     sent (a cancelled context, say): it did not commit. Except "conn
 //     closed" (pgconn.ErrConnClosed): pgx v5 also reports a connection that
@@ -77,7 +78,7 @@ func commitError(ctx context.Context, err error) error {
 	case errors.Is(err, pgx.ErrTxClosed):
 		return fmt.Errorf("commit: %w: %w", store.ErrTxDone, err)
 	case errors.Is(err, pgx.ErrTxCommitRollback):
-		return fmt.Errorf("commit: a statement of the transaction had failed, so it was rolled back: %w", err)
+		return fmt.Errorf("commit: a statement of the transaction had failed, so it was rolled back: %w: %w", store.ErrTxAborted, err)
 	case pgconn.SafeToRetry(err) && !errors.Is(err, pgconn.ErrConnClosed):
 		return fmt.Errorf("commit not sent, transaction not committed: %w", err)
 	default:
