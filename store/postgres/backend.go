@@ -7,6 +7,15 @@
 // a parameter, or else the database's statement_timestamp(). The worker's
 // own clock is never used, so workers with skewed clocks still agree on
 // who holds a lock.
+//
+// Database failures that pass by themselves (a terminated session, a
+// restart, a failover, a read-only server, a refused connection) are
+// reported as store.ErrUnavailable, and as store.ErrCommitUnknown too when
+// a write may have reached the server: IsUnavailable lists them. A BEGIN,
+// or a statement that never reached the server, is retried once on a fresh
+// connection, and pools made by NewPool never hand out a connection whose
+// server side ended while it was idle.
+
 package postgres
 
 import (
@@ -78,16 +87,17 @@ func newBackend(pool beginner, opts ...Option) *Backend {
 // (autocommit; the few operations that need several statements run them in
 // a short transaction of their own).
 func (b *Backend) Stores() store.Stores {
-	return b.stores(conn{q: b.pool, pool: b.pool, clock: b.clock})
+	return b.stores(conn{q: pooled{b.pool}, pool: b.pool, clock: b.clock})
 }
 
-// Begin starts a transaction with the given isolation and access mode.
+// Begin starts a transaction with the given isolation and access mode. A
+// BEGIN that met a dead connection is tried once more (see begin).
 func (b *Backend) Begin(ctx context.Context, opts store.TxOptions) (store.BackendTx, error) {
-	tx, err := b.pool.BeginTx(ctx, txOptions(opts))
+	tx, err := begin(ctx, b.pool, opts)
 	if err != nil {
 		return nil, mapError(ctx, err, "begin")
 	}
-	c := conn{q: tx, clock: b.clock}
+	c := conn{q: inTx{tx: tx, readOnly: opts.ReadOnly}, clock: b.clock}
 	return &backendTx{tx: tx, stores: b.stores(c), batchWriter: batchWriter{c}}, nil
 }
 

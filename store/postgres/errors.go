@@ -45,6 +45,7 @@ const (
 // chain next to the sentinel, so both errors.Is(err, store.ErrConflict)
 // and errors.As(err, &pgErr) work:
 //
+//	(classified by the querier layer)    store.ErrUnavailable, see unavailable.go
 //	pgx.ErrNoRows                        store.ErrNotFound
 //	pgx.ErrTxClosed                      store.ErrTxDone
 //	23505 unique_violation               store.ErrConflict
@@ -61,6 +62,9 @@ const (
 func mapError(ctx context.Context, err error, what string) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, store.ErrUnavailable) { // classified by the querier layer
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(what)
@@ -84,7 +88,9 @@ func mapError(ctx context.Context, err error, what string) error {
 	case codeSerializationFailure, codeDeadlockDetected:
 		return fmt.Errorf("%s: %w: %w", what, store.ErrSerialization, err)
 	case codeReadOnlyTransaction:
-		// As the memory backend: a write in a ReadOnly transaction is bad input.
+		// Only in a transaction the caller opened ReadOnly (elsewhere the
+		// querier layer made it ErrUnavailable). As the memory backend: a
+		// write in a ReadOnly transaction is bad input.
 		return fmt.Errorf("%s: %w: %w", what, &store.ValidationError{Field: "transaction", Reason: "read-only transaction"}, err)
 	case codeLockNotAvailable:
 		return fmt.Errorf("%s: %w: %w", what, ErrLockNotAvailable, err)
