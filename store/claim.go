@@ -183,7 +183,8 @@ func Retry(code, message string, after time.Duration) Outcome {
 // job write (ErrLockLost if lock is no longer current, and then nothing
 // changes), the cluster's end status from the state machine (unchanged on a
 // retry, which resumes from the in-progress status), the lock release and an
-// audit event. It returns the job as written.
+// audit event. It returns the job as written. It locks the job's cluster
+// row before anything else, as Claim does.
 func (s *Store) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job, error) {
 	if err := s.checkCtx(ctx); err != nil {
 		return nil, err
@@ -200,8 +201,14 @@ func (s *Store) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job, err
 		if err != nil {
 			return err
 		}
+		// The cluster's row before its lock row (the fenced write): the
+		// lock order every path follows (see the README's design notes).
+		cluster, err := tx.Clusters.GetByIDForUpdate(ctx, job.ClusterID)
+		if err != nil {
+			return err
+		}
 		e := o.ending(lock, job)
-		if job, _, err = (subStoreBatch{tx}).endJob(ctx, e); err != nil {
+		if job, _, err = (subStoreBatch{tx}).endJob(ctx, e, cluster.Status); err != nil {
 			return err
 		}
 		done = job

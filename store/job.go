@@ -105,7 +105,7 @@ type JobStore interface {
 	// passed, of one of q.JobTypes, every older job of its cluster is
 	// terminal (jobs of one cluster run in creation order), and its cluster
 	// has no live lock. Rows another transaction has locked are skipped,
-	// not waited for (FOR UPDATE SKIP LOCKED), so concurrent claimers get
+	// not waited for (FOR NO KEY UPDATE SKIP LOCKED), so concurrent claimers get
 	// disjoint jobs. It returns at most one job per cluster. Claim is built
 	// on it; call it only inside a transaction.
 	LockRunnable(ctx context.Context, q RunnableQuery) ([]Runnable, error)
