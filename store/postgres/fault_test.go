@@ -48,7 +48,12 @@ type faultEnv struct {
 // (watchDeadlocks).
 func newFaultEnv(t *testing.T) *faultEnv {
 	t.Helper()
-	db := postgrestest.New(t)
+	return newFaultEnvOn(t, postgrestest.New(t))
+}
+
+// newFaultEnvOn is newFaultEnv on a database t already has.
+func newFaultEnvOn(t *testing.T, db *postgrestest.DB) *faultEnv {
+	t.Helper()
 	e := &faultEnv{db: db, admin: watcherPool(t, db)}
 	watchDeadlocks(t, e.admin, db.Name)
 	var version int
