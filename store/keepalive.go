@@ -23,13 +23,12 @@ type Heartbeat struct {
 // KeepAlive starts a heartbeat that extends lock by ttl every interval
 // (ttl/3 when interval is 0) until Stop is called or ctx ends. ttl must be
 // at least TimeResolution, and interval 0 or at least TimeResolution and
-// shorter than ttl. The returned
-// Heartbeat's Context is derived from ctx and is cancelled, with cause
-// ErrLockLost, as soon as an Extend reports the lock lost, or when Extend
-// has failed for other reasons (the database unreachable, say) for longer
-// than the lock could still be live: past that point another worker may
-// hold the cluster, so the job must stop. Run the job's work under
-// Heartbeat.Context.
+// shorter than ttl. The returned Heartbeat's Context is derived from ctx
+// and is cancelled, with cause ErrLockLost, as soon as an Extend reports
+// the lock lost, or when Extend has failed for other reasons (the database
+// unreachable, say) for longer than the lock could still be live: past
+// that point another worker may hold the cluster, so the job must stop.
+// Run the job's work under Heartbeat.Context.
 func (s *Store) KeepAlive(ctx context.Context, lock *JobLock, ttl, interval time.Duration) (*Heartbeat, error) {
 	if err := s.checkCtx(ctx); err != nil {
 		return nil, err
