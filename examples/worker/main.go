@@ -9,6 +9,11 @@
 // expiry while another worker takes the cluster over (their late Finish must
 // be refused with store.ErrLockLost), and job contexts cancelled mid-run.
 //
+// The database may come and go (connections killed, a restart, a failover):
+// every call that fails with store.ErrUnavailable is waited out and tried
+// again, a write whose outcome is unknown (store.ErrCommitUnknown) is
+// resolved by reading back, and the report counts them.
+//
 // When every job is terminal it reads the store back and verifies that every
 // job reached a terminal state exactly once, that no cluster ever had two
 // holders at once and fencing tokens only grew, and that every cluster's

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ocpctl/ocpstore/store"
 	"github.com/ocpctl/ocpstore/store/postgres"
@@ -15,7 +16,9 @@ import (
 // connections use a schema of the run's own (search_path), created and
 // migrated here. The simulation's workers claim every runnable job they can
 // see, so they must not share a schema with other work. The close function
-// drops a fresh schema unless o.keepSchema.
+// drops a fresh schema unless o.keepSchema. Each setup step is tried again
+// while the database is unavailable (untilAvailable): all are safe to
+// repeat.
 func openPostgres(ctx context.Context, o *options) (*store.Store, string, func(), error) {
 	cfg, err := postgres.DefaultConfig(o.databaseURL)
 	if err != nil {
@@ -25,8 +28,8 @@ func openPostgres(ctx context.Context, o *options) (*store.Store, string, func()
 	adminCfg := *cfg
 	adminCfg.PoolConfig = cfg.PoolConfig.Copy()
 	adminCfg.PoolConfig.MinConns, adminCfg.PoolConfig.MaxConns = 0, 1
-	admin, err := postgres.NewPool(ctx, &adminCfg)
-	if err != nil {
+	var admin *pgxpool.Pool
+	if err := untilAvailable(ctx, func() (err error) { admin, err = postgres.NewPool(ctx, &adminCfg); return err }); err != nil {
 		return nil, "", nil, err
 	}
 	schema, fresh := o.schema, o.schema == ""
@@ -34,7 +37,8 @@ func openPostgres(ctx context.Context, o *options) (*store.Store, string, func()
 		schema = "ocpsim_" + o.cfg.RunID
 	}
 	ident := pgx.Identifier{schema}.Sanitize()
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident); err != nil {
+	err = untilAvailable(ctx, func() error { _, err := admin.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident); return err })
+	if err != nil {
 		admin.Close()
 		return nil, "", nil, fmt.Errorf("create schema %s: %w", ident, err)
 	}
@@ -42,7 +46,7 @@ func openPostgres(ctx context.Context, o *options) (*store.Store, string, func()
 		if fresh && !o.keepSchema {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
-			_, _ = admin.Exec(dctx, "DROP SCHEMA "+ident+" CASCADE")
+			_ = untilAvailable(dctx, func() error { _, err := admin.Exec(dctx, "DROP SCHEMA IF EXISTS "+ident+" CASCADE"); return err })
 		}
 		admin.Close()
 	}
@@ -50,8 +54,8 @@ func openPostgres(ctx context.Context, o *options) (*store.Store, string, func()
 	runCfg := *cfg
 	runCfg.PoolConfig = cfg.PoolConfig.Copy()
 	runCfg.PoolConfig.ConnConfig.RuntimeParams["search_path"] = ident
-	pool, err := postgres.NewPool(ctx, &runCfg)
-	if err != nil {
+	var pool *pgxpool.Pool
+	if err := untilAvailable(ctx, func() (err error) { pool, err = postgres.NewPool(ctx, &runCfg); return err }); err != nil {
 		dropSchema()
 		return nil, "", nil, err
 	}
@@ -59,7 +63,7 @@ func openPostgres(ctx context.Context, o *options) (*store.Store, string, func()
 		pool.Close()
 		dropSchema()
 	}
-	if err := postgres.Migrate(ctx, pool); err != nil {
+	if err := untilAvailable(ctx, func() error { return postgres.Migrate(ctx, pool) }); err != nil {
 		closeAll()
 		return nil, "", nil, err
 	}
@@ -70,4 +74,15 @@ func openPostgres(ctx context.Context, o *options) (*store.Store, string, func()
 	}
 	desc := fmt.Sprintf("PostgreSQL (database %q on %s:%d, schema %s, %s)", cc.Database, cc.Host, cc.Port, schema, what)
 	return postgres.New(pool), desc, closeAll, nil
+}
+
+// untilAvailable runs fn until it succeeds or fails for another reason than
+// an unavailable database (postgres.IsUnavailable), or ctx ends.
+func untilAvailable(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		if err == nil || !postgres.IsUnavailable(err) || sleepCtx(ctx, retryPause) != nil {
+			return err
+		}
+	}
 }

@@ -30,6 +30,12 @@ type Report struct {
 	Unexpected                                             int64   // store errors no fault explains
 	Errors                                                 []error // the first of them
 
+	// RodeOut counts the store.ErrUnavailable errors the run waited out
+	// (its own calls, the verifier's included), UnknownOutcomes those of
+	// them that were writes that may have been applied (resolved by
+	// reading back).
+	RodeOut, UnknownOutcomes int64
+
 	Checks []Check
 }
 
@@ -49,7 +55,8 @@ func (r *Report) runChecks() {
 	if r.Stopped != nil {
 		done.problem("stopped early (timeout %v): %v", r.Config.Timeout, r.Stopped)
 	}
-	errs := Check{Name: "no unexpected store errors", Detail: "every error was an injected fault or a fenced refusal"}
+	errs := Check{Name: "no unexpected store errors",
+		Detail: "every error was an injected fault, a fenced refusal or an unavailable database waited out"}
 	for _, err := range r.Errors {
 		errs.problem("%v", err)
 	}
@@ -117,6 +124,8 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "; %d runs stopped by a lost heartbeat", r.LockLost)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "database   %d calls met an unavailable database (store.ErrUnavailable) and were tried again;"+
+		" %d were writes that may have been applied, resolved by reading back\n", r.RodeOut, r.UnknownOutcomes)
 	fmt.Fprintf(w, "fencing    %d late Finish calls refused with store.ErrLockLost\n", len(r.Refusals))
 	for i, f := range r.Refusals {
 		if i == maxRefusalsShown {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -46,11 +47,11 @@ type seededJob struct {
 // two HIBERNATE+RESUME pairs and, for three clusters in four, a DESTROY,
 // all queued up front: the store runs a cluster's jobs in creation order.
 // The mix is drawn from cfg.Seed.
-func seed(ctx context.Context, s *store.Store, cfg Config) (*seeded, error) {
+func seed(ctx context.Context, s *store.Store, cfg Config, c *counters) (*seeded, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	out := &seeded{jobs: make(map[string]*seededJob)}
 	for i := range cfg.Clusters {
-		sc, err := seedCluster(ctx, s, cfg.RunID, i, jobPlan(rng))
+		sc, err := seedCluster(ctx, s, c, cfg.RunID, i, jobPlan(rng))
 		if err != nil {
 			return nil, err
 		}
@@ -76,47 +77,70 @@ func jobPlan(rng *rand.Rand) []store.JobType {
 
 // seedCluster creates one cluster and its jobs in one transaction, with the
 // audit event of the request, as the API would: either all of it exists or
-// none of it does.
-func seedCluster(ctx context.Context, s *store.Store, runID string, i int, types []store.JobType) (*seededCluster, error) {
-	var sc *seededCluster
-	err := s.WithTx(ctx, func(tx *store.Store) error {
-		c := &store.Cluster{
-			Name:        fmt.Sprintf("sim-%s-%03d", runID, i),
-			Platform:    store.PlatformAWS,
-			Version:     "4.16.3",
-			Profile:     "aws-standard",
-			Region:      "us-east-1",
-			BaseDomain:  ptr("sim.example.com"),
-			Owner:       "sim@example.com",
-			Team:        "sim-" + runID,
-			CostCenter:  "cc-sim",
-			RequestedBy: seedActor,
-			TTLHours:    24,
+// none of it does. The IDs are chosen here, so that when the database goes
+// away with the commit in flight (store.ErrCommitUnknown) one read tells
+// whether it committed; a transaction that certainly did not commit is
+// simply run again.
+func seedCluster(ctx context.Context, s *store.Store, c *counters, runID string, i int, types []store.JobType) (*seededCluster, error) {
+	sc := &seededCluster{ID: store.NewID(store.PrefixCluster), Name: fmt.Sprintf("sim-%s-%03d", runID, i), Index: i}
+	for seq, t := range types {
+		sc.Jobs = append(sc.Jobs, &seededJob{ID: store.NewID(store.PrefixJob), Cluster: sc, Seq: seq, Type: t})
+	}
+	for {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error { return createCluster(ctx, tx, sc, runID) })
+		if !c.unavailable(err) {
+			if err != nil {
+				return nil, fmt.Errorf("cluster %d: %w", i, err)
+			}
+			return sc, nil
 		}
-		if err := tx.Clusters.Create(ctx, c); err != nil {
+		if errors.Is(err, store.ErrCommitUnknown) {
+			err := retry(ctx, c, func() error { _, err := s.Clusters.GetByID(ctx, sc.ID); return err })
+			switch {
+			case err == nil:
+				return sc, nil // it committed
+			case !errors.Is(err, store.ErrNotFound):
+				return nil, fmt.Errorf("cluster %d: %w", i, err)
+			}
+		}
+		if err := sleepCtx(ctx, retryPause); err != nil {
+			return nil, fmt.Errorf("cluster %d: %w", i, err)
+		}
+	}
+}
+
+// createCluster writes sc's cluster, its jobs and the request's audit event
+// through tx.
+func createCluster(ctx context.Context, tx *store.Store, sc *seededCluster, runID string) error {
+	c := &store.Cluster{
+		ID:          sc.ID,
+		Name:        sc.Name,
+		Platform:    store.PlatformAWS,
+		Version:     "4.16.3",
+		Profile:     "aws-standard",
+		Region:      "us-east-1",
+		BaseDomain:  ptr("sim.example.com"),
+		Owner:       "sim@example.com",
+		Team:        "sim-" + runID,
+		CostCenter:  "cc-sim",
+		RequestedBy: seedActor,
+		TTLHours:    24,
+	}
+	if err := tx.Clusters.Create(ctx, c); err != nil {
+		return err
+	}
+	names := make([]string, len(sc.Jobs))
+	for k, sj := range sc.Jobs {
+		j := &store.Job{ID: sj.ID, ClusterID: c.ID, JobType: sj.Type,
+			Metadata: map[string]string{metaCluster: strconv.Itoa(sc.Index), metaSeq: strconv.Itoa(sj.Seq)}}
+		if err := tx.Jobs.Create(ctx, j); err != nil {
 			return err
 		}
-		sc = &seededCluster{ID: c.ID, Name: c.Name, Index: i} // fn may run again: start afresh
-		for seq, t := range types {
-			j := &store.Job{ClusterID: c.ID, JobType: t,
-				Metadata: map[string]string{metaCluster: strconv.Itoa(i), metaSeq: strconv.Itoa(seq)}}
-			if err := tx.Jobs.Create(ctx, j); err != nil {
-				return err
-			}
-			sc.Jobs = append(sc.Jobs, &seededJob{ID: j.ID, Cluster: sc, Seq: seq, Type: t})
-		}
-		names := make([]string, len(types))
-		for k, t := range types {
-			names[k] = string(t)
-		}
-		return tx.Audit.Log(ctx, &store.AuditEvent{Actor: seedActor, Action: "cluster.create",
-			TargetClusterID: &c.ID, TargetJobID: &sc.Jobs[0].ID, Status: store.AuditSuccess,
-			Metadata: map[string]string{"jobs": strings.Join(names, ",")}})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cluster %d: %w", i, err)
+		names[k] = string(sj.Type)
 	}
-	return sc, nil
+	return tx.Audit.Log(ctx, &store.AuditEvent{Actor: seedActor, Action: "cluster.create",
+		TargetClusterID: &c.ID, TargetJobID: &sc.Jobs[0].ID, Status: store.AuditSuccess,
+		Metadata: map[string]string{"jobs": strings.Join(names, ",")}})
 }
 
 // ptr returns a pointer to v.

@@ -83,6 +83,9 @@ type counters struct {
 	refusals   atomic.Int64 // late Finishes refused with store.ErrLockLost
 	unexpected atomic.Int64 // store errors no fault explains
 
+	rodeOut         atomic.Int64 // store.ErrUnavailable errors waited out (see unavailable.go)
+	unknownOutcomes atomic.Int64 // of them, writes that may have been applied (store.ErrCommitUnknown)
+
 	mu       sync.Mutex
 	refused  []Refusal
 	failures []error // the first unexpected errors, for the report
@@ -128,19 +131,20 @@ func Run(ctx context.Context, s *store.Store, cfg Config) (*Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 
-	before, err := countJobs(ctx, s)
+	var c counters
+	var before jobCounts
+	err := retry(ctx, &c, func() (err error) { before, err = countJobs(ctx, s); return err })
 	if err != nil {
 		return nil, err
 	}
 	if n := before.active(); n > 0 {
 		return nil, fmt.Errorf("the store already holds %d unfinished jobs; run on a fresh store (a new database or schema)", n)
 	}
-	sd, err := seed(ctx, s, cfg)
+	sd, err := seed(ctx, s, cfg, &c)
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
 	start := time.Now()
-	var c counters
 	stopped := runFleet(ctx, s, cfg, sd, &c)
 	elapsed := time.Since(start)
 
@@ -149,9 +153,10 @@ func Run(ctx context.Context, s *store.Store, cfg Config) (*Report, error) {
 	defer vcancel()
 	rep := newReport(cfg, &c, elapsed, stopped)
 	rep.runChecks()
-	if err := verify(vctx, s, sd, rep); err != nil {
+	if err := verify(vctx, s, sd, rep, &c); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
+	rep.RodeOut, rep.UnknownOutcomes = c.rodeOut.Load(), c.unknownOutcomes.Load() // the verifier's too
 	return rep, nil
 }
 

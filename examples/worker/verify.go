@@ -43,11 +43,13 @@ type trail struct {
 // verify reads every seeded cluster's rows and audit trail back from the
 // store and checks the run against them: the store's own record, not the
 // workers' tallies, is what must be right. Only the seeded clusters' rows
-// are read, so other data in the store does not disturb the checks.
-func verify(ctx context.Context, s *store.Store, sd *seeded, rep *Report) error {
+// are read, so other data in the store does not disturb the checks. A read
+// the database could not serve for now is tried again (see retry).
+func verify(ctx context.Context, s *store.Store, sd *seeded, rep *Report, c *counters) error {
 	trails := make([]*trail, 0, len(sd.clusters))
 	for _, sc := range sd.clusters {
-		t, err := readTrail(ctx, s, sc)
+		var t *trail
+		err := retry(ctx, c, func() (err error) { t, err = readTrail(ctx, s, sc); return err })
 		if err != nil {
 			return err
 		}

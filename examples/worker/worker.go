@@ -38,6 +38,11 @@ func (w *worker) loop(ctx, claimCtx context.Context) {
 		switch {
 		case errors.Is(err, store.ErrNoJob):
 			_ = sleepCtx(claimCtx, w.jitter(10*time.Millisecond, 30*time.Millisecond))
+		case w.c.unavailable(err):
+			// If the claim committed after all (store.ErrCommitUnknown),
+			// nobody heartbeats its lock: it expires and the janitor
+			// requeues the job.
+			_ = sleepCtx(claimCtx, w.jitter(10*time.Millisecond, 30*time.Millisecond))
 		case err != nil:
 			if ctx.Err() == nil {
 				w.c.fail(fmt.Errorf("%s: %w", w.id, err))
@@ -59,7 +64,7 @@ func (w *worker) run(ctx context.Context, cl *store.Claimed) {
 		// Not a job this simulation seeded: fail it rather than leave it
 		// blocking its cluster, and fail the run.
 		w.c.fail(err)
-		if _, err := w.s.Finish(ctx, cl.Lock, store.Failed("UNKNOWN_JOB", err.Error())); err != nil {
+		if err := w.finish(ctx, cl.Lock, store.Failed("UNKNOWN_JOB", err.Error())); err != nil {
 			w.c.fail(fmt.Errorf("%s: %w", w.id, err))
 		}
 		return
@@ -103,9 +108,42 @@ func (w *worker) run(ctx context.Context, cl *store.Claimed) {
 		w.c.transient.Add(1)
 		outcome = store.Retry("TRANSIENT", "simulated transient error", w.jitter(50*time.Millisecond, 150*time.Millisecond))
 	}
-	if _, err := w.s.Finish(ctx, lock, outcome); err != nil {
+	if err := w.finish(ctx, lock, outcome); err != nil {
 		w.finishFailed(lock, cl, err)
 	}
+}
+
+// finish is Finish, riding out an unavailable database: a Finish the error
+// says was not applied is tried again; one that may have been
+// (store.ErrCommitUnknown) is resolved by reading the cluster's lock back.
+// If it no longer carries this run's token, the Finish committed (or the
+// lock was lost meanwhile, and the job is no longer this worker's): either
+// way there is nothing left to do.
+func (w *worker) finish(ctx context.Context, lock *store.JobLock, o store.Outcome) error {
+	for {
+		_, err := w.s.Finish(ctx, lock, o)
+		if !w.c.unavailable(err) {
+			return err
+		}
+		if errors.Is(err, store.ErrCommitUnknown) {
+			if held, err := w.holds(ctx, lock); err != nil || !held {
+				return err
+			}
+		}
+		if err := sleepCtx(ctx, retryPause); err != nil {
+			return err
+		}
+	}
+}
+
+// holds reports whether lock's token is still its cluster's current one.
+func (w *worker) holds(ctx context.Context, lock *store.JobLock) (bool, error) {
+	var cur *store.JobLock
+	err := retry(ctx, w.c, func() (err error) { cur, err = w.s.JobLocks.Get(ctx, lock.ClusterID); return err })
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && cur.Token == lock.Token, err
 }
 
 // stall is FaultStall: the worker does half its work, then its heartbeat
@@ -120,7 +158,13 @@ func (w *worker) stall(ctx context.Context, hb *store.Heartbeat, cl *store.Claim
 	if sleepCtx(ctx, w.cfg.LockTTL) != nil || !w.waitSuperseded(ctx, lock) {
 		return
 	}
-	_, err := w.s.Finish(ctx, lock, store.Succeeded(map[string]string{"worker": w.id}))
+	err := retry(ctx, w.c, func() error {
+		_, err := w.s.Finish(ctx, lock, store.Succeeded(map[string]string{"worker": w.id}))
+		return err
+	})
+	if errors.Is(err, store.ErrCommitUnknown) {
+		return // refused or not, the verifier's hold check sees any write it let through
+	}
 	if err == nil {
 		w.c.fail(fmt.Errorf("%s: late Finish of job %s with superseded token %d was accepted", w.id, lock.JobID, lock.Token))
 		return
@@ -132,7 +176,8 @@ func (w *worker) stall(ctx context.Context, hb *store.Heartbeat, cl *store.Claim
 // lock's token. It returns false if ctx ends first.
 func (w *worker) waitSuperseded(ctx context.Context, lock *store.JobLock) bool {
 	for {
-		cur, err := w.s.JobLocks.Get(ctx, lock.ClusterID)
+		var cur *store.JobLock
+		err := retry(ctx, w.c, func() (err error) { cur, err = w.s.JobLocks.Get(ctx, lock.ClusterID); return err })
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return true
@@ -184,7 +229,7 @@ func janitor(ctx context.Context, s *store.Store, interval time.Duration, c *cou
 		}
 		n, err := s.RecoverStuck(ctx, janitorActor, 100)
 		c.requeued.Add(int64(n))
-		if err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && !c.unavailable(err) { // else: the next round tries again
 			c.fail(fmt.Errorf("janitor: %w", err))
 		}
 	}

@@ -119,7 +119,7 @@ func TestSimulationPostgres(t *testing.T) {
 func TestRunRefusesBusyStore(t *testing.T) {
 	t.Parallel()
 	s := memory.New()
-	if _, err := seed(t.Context(), s, Config{Clusters: 1, RunID: "busy"}.withDefaults()); err != nil {
+	if _, err := seed(t.Context(), s, Config{Clusters: 1, RunID: "busy"}.withDefaults(), &counters{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Run(t.Context(), s, Config{Clusters: 1, Workers: 1})

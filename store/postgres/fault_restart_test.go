@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"slices"
 	"sync"
 	"testing"
@@ -14,15 +13,13 @@ import (
 
 	"github.com/ocpctl/ocpstore/store"
 	"github.com/ocpctl/ocpstore/store/postgres"
+	"github.com/ocpctl/ocpstore/store/postgres/postgrestest"
 )
 
-// EnvFaultRestart opts in to TestFaultServerRestart, which restarts the
-// PostgreSQL server every test shares.
+// EnvFaultRestart opts in to TestFaultServerRestart, which starts and
+// restarts a PostgreSQL server of its own (see privateServer): it needs the
+// server binaries, and takes a few seconds.
 const EnvFaultRestart = "OCPSTORE_FAULT_RESTART"
-
-// restartHealthCheck is the pool's health-check period in
-// TestFaultServerRestart: work must resume within it after the restart.
-const restartHealthCheck = time.Second
 
 // restartWrite is one write of TestFaultServerRestart and what the store
 // said about it.
@@ -32,29 +29,29 @@ type restartWrite struct {
 	err     error
 }
 
-// TestFaultServerRestart restarts the server (pg_ctlcluster … restart, a
-// fast shutdown that ends every session) while writers commit through the
-// store. Writes fail while it is down; work must resume by itself within
-// the pool's health-check period once it is back; and afterwards every
-// write the store acknowledged must be there, every write it reported as
-// failed (other than store.ErrCommitUnknown) must be absent, and every
-// write must be all there or not at all.
+// TestFaultServerRestart restarts a server (pg_ctl restart -m fast, which
+// ends every session) while writers commit through the store. Writes fail
+// while it is down; work must resume by itself once it is back; and
+// afterwards every write the store acknowledged must be there, every write
+// it reported as failed (other than store.ErrCommitUnknown) must be absent,
+// and every write must be all there or not at all. No failure may be
+// anything but store.ErrUnavailable (a write may also be ErrCommitUnknown).
 //
-// It is opt-in (EnvFaultRestart=1) because the restart breaks every other
-// test and program using the server for a few seconds. It needs a local
-// Debian-style cluster (pg_ctlcluster and one version under
-// /etc/postgresql) and the right to restart it.
+// The server is the test's own (initdb in a temporary directory, its own
+// port), never the one other tests share. It is opt-in (EnvFaultRestart=1):
+// .ci/run runs it as a step of its own.
 func TestFaultServerRestart(t *testing.T) {
 	if os.Getenv(EnvFaultRestart) != "1" {
-		t.Skipf("restarting the shared PostgreSQL server disrupts every other test using it; set %s=1 to run this test", EnvFaultRestart)
+		t.Skipf("starts and restarts a PostgreSQL server of its own; set %s=1 to run it", EnvFaultRestart)
 	}
-	restart := restartCommand(t)
-	env := newFaultEnv(t)
+	srv := startPrivateServer(t)
+	db := &postgrestest.DB{URL: srv.URL("postgres"), Name: "postgres"}
+	env := newFaultEnvOn(t, db)
+	if err := postgres.Migrate(t.Context(), env.admin); err != nil {
+		t.Fatal(err)
+	}
 	const app = "ocpstore-fault-restart"
-	pool := env.pool(t, env.db.URL, app, func(c *postgres.Config) {
-		c.PoolConfig.HealthCheckPeriod = restartHealthCheck
-		c.PoolConfig.MinConns = 2
-	})
+	pool := env.pool(t, env.db.URL, app, func(c *postgres.Config) { c.PoolConfig.MinConns = 2 })
 	s := postgres.New(pool)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -85,7 +82,7 @@ func TestFaultServerRestart(t *testing.T) {
 				}
 				c := newFaultCluster(store.ClusterPending)
 				w := restartWrite{id: c.ID, started: time.Now()}
-				w.err = s.WithTx(ctx, func(tx *store.Store) error {
+				w.err = s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 					if err := tx.Clusters.Create(ctx, c); err != nil {
 						return err
 					}
@@ -121,26 +118,18 @@ func TestFaultServerRestart(t *testing.T) {
 		t.Fatal("the writers made no progress before the restart")
 	}
 	began := time.Now()
-	if out, err := restart.CombinedOutput(); err != nil {
-		close(stop)
-		wg.Wait()
-		t.Fatalf("%s: %v\n%s", restart, err, out)
-	}
+	srv.restart(t)
 	back := time.Now()
-	t.Logf("%s took %s", restart, back.Sub(began).Round(time.Millisecond))
-	resumed := awaitOK(1, back, back.Add(restartHealthCheck))
+	t.Logf("pg_ctl restart took %s", back.Sub(began).Round(time.Millisecond))
+	resumed := awaitOK(1, back, back.Add(faultWait))
 	resumedAfter := time.Since(back)
-	ok := awaitOK(20, back, time.Now().Add(faultWait))
+	ok := resumed && awaitOK(20, back, time.Now().Add(faultWait))
 	close(stop)
 	wg.Wait()
-	if !resumed {
-		t.Errorf("no write succeeded within the health-check period (%s) after the server was back", restartHealthCheck)
-	} else {
-		t.Logf("work resumed within %s of the server being back", resumedAfter.Round(time.Millisecond))
-	}
 	if !ok {
 		t.Fatal("the writers did not get back to work after the restart")
 	}
+	t.Logf("work resumed %s after the server was back", resumedAfter.Round(time.Millisecond))
 
 	// The truth, read on a new pool (the admin pool lost its connections
 	// too).
@@ -164,6 +153,9 @@ func TestFaultServerRestart(t *testing.T) {
 		case w.err != nil && !errors.Is(w.err, store.ErrCommitUnknown) && present:
 			t.Errorf("write %s was reported failed (%v) but committed", w.id, w.err)
 		}
+		if w.err != nil && !errors.Is(w.err, store.ErrUnavailable) {
+			t.Errorf("write %s failed with %v, which is not store.ErrUnavailable", w.id, w.err)
+		}
 		switch {
 		case w.err == nil:
 			counts["acknowledged"]++
@@ -177,18 +169,4 @@ func TestFaultServerRestart(t *testing.T) {
 		t.Logf("%4d × %s", counts[k], k)
 	}
 	env.requireQuiet(t, pool, app)
-}
-
-// restartCommand returns the command that restarts the local server, or
-// skips t when there is no single Debian-style cluster to restart.
-func restartCommand(t *testing.T) *exec.Cmd {
-	t.Helper()
-	if _, err := exec.LookPath("pg_ctlcluster"); err != nil {
-		t.Skipf("%s=1 but pg_ctlcluster is not available: %v", EnvFaultRestart, err)
-	}
-	versions, err := os.ReadDir("/etc/postgresql")
-	if err != nil || len(versions) != 1 {
-		t.Skipf("%s=1 but /etc/postgresql does not hold exactly one cluster version (%d entries, %v)", EnvFaultRestart, len(versions), err)
-	}
-	return exec.CommandContext(t.Context(), "pg_ctlcluster", "--skip-systemctl-redirect", versions[0].Name(), "main", "restart")
 }
