@@ -36,9 +36,6 @@ func Classify(err error) Class {
 	case errors.Is(err, store.ErrUnavailable):
 		return ClassUnavailable
 	}
-	if c, ok := rawConnectionFailure(err); ok {
-		return c
-	}
 	return ClassUnexpected
 }
 
