@@ -13,10 +13,10 @@ type AuditEvent struct {
 	Action          string // at most 100 bytes
 	TargetClusterID *string
 	TargetJobID     *string
-	TargetUserID    *string // a UUID
+	TargetUserID    *string // a UUID, canonical lower case
 	Status          AuditStatus
 	Metadata        map[string]string
-	IPAddress       *netip.Addr
+	IPAddress       *netip.Addr // without an IPv6 zone, which inet cannot keep
 	UserAgent       *string
 	CreatedAt       time.Time // set by Log
 }

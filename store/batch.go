@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -163,11 +164,31 @@ func (b subStoreBatch) GetJobs(ctx context.Context, ids []string) ([]*Job, error
 	return out, nil
 }
 
-// EndJobs writes the ends one by one; see BatchWriter.
+// EndJobs writes the ends one by one; see BatchWriter. It first locks the
+// ends' clusters, in ID order (the lock order of Finish).
 func (b subStoreBatch) EndJobs(ctx context.Context, ends []JobEnd) ([]*Job, error) {
+	ids := make([]string, 0, len(ends))
+	for _, e := range ends {
+		ids = append(ids, e.Lock.ClusterID)
+	}
+	slices.Sort(ids)
+	status := make(map[string]ClusterStatus, len(ids))
+	for _, id := range slices.Compact(ids) {
+		c, err := b.s.Clusters.GetByIDForUpdate(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound): // a forged lock: its fence fails
+		case err != nil:
+			return nil, err
+		default:
+			status[id] = c.Status
+		}
+	}
 	out := make([]*Job, len(ends))
 	for i, e := range ends {
-		j, wrote, err := b.endJob(ctx, e)
+		j, wrote, err := b.endJob(ctx, e, status[e.Lock.ClusterID])
+		if wrote && e.Cluster != "" {
+			status[e.Lock.ClusterID] = e.Cluster
+		}
 		switch {
 		case !wrote && errors.Is(err, ErrLockLost):
 		case err != nil:
@@ -180,9 +201,10 @@ func (b subStoreBatch) EndJobs(ctx context.Context, ends []JobEnd) ([]*Job, erro
 }
 
 // endJob makes one end's writes: the fenced job write, the cluster's end
-// status and the lock release. wrote reports whether the fenced write
-// took; when it did not, nothing changed.
-func (b subStoreBatch) endJob(ctx context.Context, e JobEnd) (job *Job, wrote bool, err error) {
+// status and the lock release. The caller has locked the cluster, whose
+// status is from. wrote reports whether the fenced write took; when it did
+// not, nothing changed.
+func (b subStoreBatch) endJob(ctx context.Context, e JobEnd, from ClusterStatus) (job *Job, wrote bool, err error) {
 	switch e.Status {
 	case JobSucceeded:
 		job, err = b.s.Jobs.MarkSucceeded(ctx, e.Lock, e.Metadata)
@@ -194,8 +216,8 @@ func (b subStoreBatch) endJob(ctx context.Context, e JobEnd) (job *Job, wrote bo
 	if err != nil {
 		return nil, false, err
 	}
-	if e.Cluster != "" {
-		if err := b.s.moveCluster(ctx, job.ClusterID, e.Cluster); err != nil {
+	if e.Cluster != "" && e.Cluster != from {
+		if _, err := b.s.Clusters.UpdateStatus(ctx, job.ClusterID, e.Cluster); err != nil {
 			return nil, true, err
 		}
 	}

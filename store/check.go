@@ -15,8 +15,18 @@ const (
 	MaxARNLen       = 512 // IAM principal ARN, audit actor, RBAC created_by
 	MaxActionLen    = 100 // audit action
 	MaxTextLen      = 1 << 20
-	MaxCost         = 999999.9999 // NUMERIC(10,4)
+	// MaxCost bounds UsageSample.EstimatedHourlyCost (ocpctl's NUMERIC(10,4)
+	// range). Within it every float64 is stored exactly: the column is an
+	// unconstrained NUMERIC holding the value's shortest decimal form.
+	MaxCost = 999999.9999
 )
+
+// TimeResolution is the precision of every time and duration the store
+// keeps: a microsecond, as PostgreSQL's timestamptz and interval. Times are
+// truncated to it (both backends alike); a positive duration shorter than
+// it (a TTL of 999 ns, a Duration(30) meant as seconds) would be stored as
+// zero, so it is refused.
+const TimeResolution = time.Microsecond
 
 // checker collects the first validation error of a struct.
 type checker struct{ err error }
@@ -64,9 +74,13 @@ func (c *checker) optionalID(field, v string) {
 	}
 }
 
+// uuid checks an optional UUID. Only the canonical lower-case form is
+// accepted: the database would store an upper-case UUID in lower case, and
+// return it so, and a filter would match either case there but not in
+// memory. Refusing it keeps every UUID exactly as given.
 func (c *checker) uuid(field string, v *string) {
 	if v != nil && !isUUID(*v) {
-		c.fail(field, "not a UUID")
+		c.fail(field, "not a UUID in canonical lower-case form (8-4-4-4-12 hex digits)")
 	}
 }
 
@@ -91,9 +105,22 @@ func validText(v string, max int) bool {
 	return len(v) <= max && strings.IndexByte(v, 0) < 0 && utf8.ValidString(v)
 }
 
-func (c *checker) positive(field string, d time.Duration) {
-	if d <= 0 {
-		c.fail(field, "must be positive")
+// ttl checks a lifetime (a lock's, an idempotency key's): at least
+// TimeResolution.
+func (c *checker) ttl(field string, d time.Duration) {
+	if d < TimeResolution {
+		c.fail(field, "must be at least %v: the store keeps time to the microsecond", TimeResolution)
+	}
+}
+
+// delay checks a wait that may be zero (a retry's): zero, or at least
+// TimeResolution.
+func (c *checker) delay(field string, d time.Duration) {
+	switch {
+	case d < 0:
+		c.fail(field, "must not be negative")
+	case d > 0 && d < TimeResolution:
+		c.fail(field, "must be 0 or at least %v: the store keeps time to the microsecond", TimeResolution)
 	}
 }
 
@@ -152,7 +179,8 @@ func (c *checker) enum(field string, valid bool, v string) {
 	}
 }
 
-// isUUID reports whether s is a UUID in canonical 8-4-4-4-12 hex form.
+// isUUID reports whether s is a UUID in canonical 8-4-4-4-12 lower-case
+// hex form.
 func isUUID(s string) bool {
 	if len(s) != 36 {
 		return false
@@ -163,7 +191,7 @@ func isUUID(s string) bool {
 			if s[i] != '-' {
 				return false
 			}
-		case !strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i])):
+		case !strings.ContainsRune("0123456789abcdef", rune(s[i])):
 			return false
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // ClaimParams says who claims and what.
 type ClaimParams struct {
 	WorkerID string        // required; recorded as the lock's LockedBy
-	LockTTL  time.Duration // required, positive: how long the lock lives without a heartbeat
+	LockTTL  time.Duration // required, at least TimeResolution: how long the lock lives without a heartbeat
 	JobTypes []JobType     // empty means every type
 }
 
@@ -46,11 +46,14 @@ const (
 // ErrCodeInvalidTransition (so it does not block its cluster) and the next
 // one is tried. ErrNoJob when nothing is runnable.
 func (s *Store) Claim(ctx context.Context, p ClaimParams) (*Claimed, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	var claimed *Claimed
-	err := s.WithTx(ctx, func(tx *Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Store) error {
 		claimed = nil
 		for range maxInvalidPerClaim {
 			cands, err := tx.Jobs.LockRunnable(ctx, RunnableQuery{JobTypes: p.JobTypes, Limit: 1})
@@ -169,8 +172,9 @@ func Failed(code, message string) Outcome {
 	return Outcome{kind: outcomeFailed, code: code, msg: message}
 }
 
-// Retry is a transient failure: the job runs again after the delay, unless
-// it has used all its attempts, when it is failed instead.
+// Retry is a transient failure: the job runs again after the delay (0, or
+// at least TimeResolution), unless it has used all its attempts, when it is
+// failed instead.
 func Retry(code, message string, after time.Duration) Outcome {
 	return Outcome{kind: outcomeRetry, code: code, msg: message, retryAfter: after}
 }
@@ -179,8 +183,12 @@ func Retry(code, message string, after time.Duration) Outcome {
 // job write (ErrLockLost if lock is no longer current, and then nothing
 // changes), the cluster's end status from the state machine (unchanged on a
 // retry, which resumes from the in-progress status), the lock release and an
-// audit event. It returns the job as written.
+// audit event. It returns the job as written. It locks the job's cluster
+// row before anything else, as Claim does.
 func (s *Store) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := validateLock("lock", lock); err != nil {
 		return nil, err
 	}
@@ -188,13 +196,19 @@ func (s *Store) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job, err
 		return nil, err
 	}
 	var done *Job
-	err := s.WithTx(ctx, func(tx *Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Store) error {
 		job, err := tx.Jobs.GetByID(ctx, lock.JobID)
 		if err != nil {
 			return err
 		}
+		// The cluster's row before its lock row (the fenced write): the
+		// lock order every path follows (see the README's design notes).
+		cluster, err := tx.Clusters.GetByIDForUpdate(ctx, job.ClusterID)
+		if err != nil {
+			return err
+		}
 		e := o.ending(lock, job)
-		if job, _, err = (subStoreBatch{tx}).endJob(ctx, e); err != nil {
+		if job, _, err = (subStoreBatch{tx}).endJob(ctx, e, cluster.Status); err != nil {
 			return err
 		}
 		done = job
@@ -223,6 +237,9 @@ func (s *Store) moveCluster(ctx context.Context, clusterID string, to ClusterSta
 // whose holder came back meanwhile is left alone. It returns how many jobs
 // it requeued or failed.
 func (s *Store) RecoverStuck(ctx context.Context, actor string, limit int) (int, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return 0, err
+	}
 	var k checker
 	if k.required("actor", actor, MaxARNLen); k.err != nil { // the audit events' actor
 		return 0, k.err
@@ -236,7 +253,7 @@ func (s *Store) RecoverStuck(ctx context.Context, actor string, limit int) (int,
 	}
 	n := 0
 	for _, j := range stuck {
-		err := s.WithTx(ctx, func(tx *Store) error {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *Store) error {
 			job, err := tx.Jobs.Requeue(ctx, j.ID)
 			if err != nil {
 				return err

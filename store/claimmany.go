@@ -24,6 +24,9 @@ import (
 // Finish the jobs with Finish, one by one as they complete, or together
 // with FinishMany.
 func (s *Store) ClaimMany(ctx context.Context, p ClaimParams, max int) ([]*Claimed, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -31,7 +34,7 @@ func (s *Store) ClaimMany(ctx context.Context, p ClaimParams, max int) ([]*Claim
 		return nil, invalid("max", "must be between 1 and %d", MaxLimit)
 	}
 	var claimed []*Claimed
-	err := s.WithTx(ctx, func(tx *Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *Store) error {
 		var err error
 		claimed, err = tx.claimMany(ctx, p, max)
 		return err
@@ -116,10 +119,13 @@ type Completion struct {
 // database error, a refused cluster transition), which rolls the whole
 // transaction back since it cannot be undone for that item alone.
 func (s *Store) FinishMany(ctx context.Context, items []Completion) (jobs []*Job, errs []error, err error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, nil, err
+	}
 	if err := validateCompletions(items); err != nil {
 		return nil, nil, err
 	}
-	err = s.WithTx(ctx, func(tx *Store) error {
+	err = s.WithTx(ctx, func(ctx context.Context, tx *Store) error {
 		var err error
 		jobs, errs, err = tx.finishMany(ctx, items)
 		return err

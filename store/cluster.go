@@ -18,7 +18,7 @@ type Cluster struct {
 	Region            string
 	BaseDomain        *string
 	Owner             string  // owner email
-	OwnerID           *string // owner's user UUID
+	OwnerID           *string // owner's user UUID, canonical lower case
 	Team              string
 	CostCenter        string
 	Status            ClusterStatus // empty means PENDING on Create
@@ -138,8 +138,10 @@ type ClusterStore interface {
 	// GetByID returns the cluster or ErrNotFound.
 	GetByID(ctx context.Context, id string) (*Cluster, error)
 	// GetByIDForUpdate is GetByID that also locks the row until the
-	// enclosing transaction ends (SELECT … FOR UPDATE), so other writers of
-	// the row wait. Outside a transaction the lock ends with the call.
+	// enclosing transaction ends (SELECT … FOR NO KEY UPDATE), so other
+	// writers of the row, and other GetByIDForUpdate calls, wait; inserting
+	// a job or granting a lock for the cluster does not. Outside a
+	// transaction the lock ends with the call.
 	GetByIDForUpdate(ctx context.Context, id string) (*Cluster, error)
 	// List returns one page of matching clusters and the total number of
 	// matches, both from one snapshot.

@@ -41,6 +41,17 @@ var (
 	// ErrTxDone: Commit or a statement was called on a transaction that has
 	// already been committed or rolled back.
 	ErrTxDone = errors.New("transaction already finished")
+	// ErrTxAborted: an earlier statement of the transaction failed in the
+	// database (a unique or foreign-key violation, a write in a read-only
+	// transaction, …), so the database ignores every further statement
+	// until the transaction ends, and Commit rolls it back (PostgreSQL's
+	// 25P02; the memory backend behaves the same). Roll back (inside
+	// WithTx, return the error). Errors that are answers rather than
+	// failed statements do not abort: ErrNotFound from a read, ErrLockHeld,
+	// ErrLockLost, ErrInvalidStateTransition, an already completed
+	// idempotency key, and anything refused as ErrInvalidArgument before it
+	// reached the database.
+	ErrTxAborted = errors.New("transaction aborted by an earlier failed statement")
 	// ErrUnavailable: the database could not serve the call for now, for a
 	// reason that passes by itself: it is unreachable (connection refused
 	// or reset), shutting down or restarting (SQLSTATE 57P01, 57P02,

@@ -23,7 +23,7 @@ func newCluster(name string) *store.Cluster {
 // requestCluster creates a cluster and its CREATE job in one transaction.
 func requestCluster(ctx context.Context, s *store.Store, name string) (*store.Cluster, error) {
 	c := newCluster(name)
-	err := s.WithTx(ctx, func(tx *store.Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 		if err := tx.Clusters.Create(ctx, c); err != nil {
 			return err
 		}
@@ -40,7 +40,7 @@ func ExampleStore_WithTx() {
 	s := memory.New()
 
 	// A cluster, its CREATE job and the audit event: all or nothing.
-	err := s.WithTx(ctx, func(tx *store.Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 		c := newCluster("demo")
 		if err := tx.Clusters.Create(ctx, c); err != nil {
 			return err
@@ -55,7 +55,7 @@ func ExampleStore_WithTx() {
 	fmt.Println("first transaction:", err)
 
 	// An error after a write: the write is rolled back.
-	err = s.WithTx(ctx, func(tx *store.Store) error {
+	err = s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 		if err := tx.Clusters.Create(ctx, newCluster("doomed")); err != nil {
 			return err
 		}
@@ -184,7 +184,7 @@ func ExampleIdempotencyStore_Reserve() {
 	s := memory.New()
 	handle := func(body string) {
 		sum := sha256.Sum256([]byte(body))
-		err := s.WithTx(ctx, func(tx *store.Store) error {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 			rec, created, err := tx.Idempotency.Reserve(ctx, store.IdempotencyReservation{
 				Scope: "alice", Key: "req-1", RequestHash: hex.EncodeToString(sum[:]), TTL: 24 * time.Hour})
 			if err != nil {

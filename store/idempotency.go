@@ -30,7 +30,7 @@ type IdempotencyReservation struct {
 	Scope       string
 	Key         string
 	RequestHash string
-	TTL         time.Duration // how long the key is kept; must be positive
+	TTL         time.Duration // how long the key is kept; at least TimeResolution
 }
 
 // IdempotencyStore keeps idempotency keys. Reserve the key in the same

@@ -96,7 +96,8 @@ type JobStore interface {
 	MarkFailed(ctx context.Context, lock *JobLock, code, message string) (*Job, error)
 	// MarkRetry (fenced) moves the job to RETRYING with an error code and
 	// message; it becomes runnable again after the delay, measured on the
-	// backend's clock. It does not check MaxAttempts (Store.Finish does).
+	// backend's clock (0, or at least TimeResolution). It does not check
+	// MaxAttempts (Store.Finish does).
 	MarkRetry(ctx context.Context, lock *JobLock, code, message string, after time.Duration) (*Job, error)
 	// LockRunnable returns up to q.Limit runnable jobs, oldest first, and
 	// locks each job row and its cluster row until the transaction ends.
@@ -104,7 +105,7 @@ type JobStore interface {
 	// passed, of one of q.JobTypes, every older job of its cluster is
 	// terminal (jobs of one cluster run in creation order), and its cluster
 	// has no live lock. Rows another transaction has locked are skipped,
-	// not waited for (FOR UPDATE SKIP LOCKED), so concurrent claimers get
+	// not waited for (FOR NO KEY UPDATE SKIP LOCKED), so concurrent claimers get
 	// disjoint jobs. It returns at most one job per cluster. Claim is built
 	// on it; call it only inside a transaction.
 	LockRunnable(ctx context.Context, q RunnableQuery) ([]Runnable, error)

@@ -21,7 +21,9 @@ type Heartbeat struct {
 }
 
 // KeepAlive starts a heartbeat that extends lock by ttl every interval
-// (ttl/3 when interval is 0) until Stop is called or ctx ends. The returned
+// (ttl/3 when interval is 0) until Stop is called or ctx ends. ttl must be
+// at least TimeResolution, and interval 0 or at least TimeResolution and
+// shorter than ttl. The returned
 // Heartbeat's Context is derived from ctx and is cancelled, with cause
 // ErrLockLost, as soon as an Extend reports the lock lost, or when Extend
 // has failed for other reasons (the database unreachable, say) for longer
@@ -29,20 +31,26 @@ type Heartbeat struct {
 // hold the cluster, so the job must stop. Run the job's work under
 // Heartbeat.Context.
 func (s *Store) KeepAlive(ctx context.Context, lock *JobLock, ttl, interval time.Duration) (*Heartbeat, error) {
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if s.InTx() {
 		return nil, invalid("store", "KeepAlive needs the Store, not a transaction-bound one: the heartbeat must commit on its own")
 	}
 	if err := validateLock("lock", lock); err != nil {
 		return nil, err
 	}
-	if ttl <= 0 {
-		return nil, invalid("ttl", "must be positive")
+	var k checker
+	k.ttl("ttl", ttl)
+	k.delay("interval", interval)
+	if k.err == nil && interval >= ttl {
+		k.fail("interval", "must be shorter than ttl")
 	}
-	if interval < 0 || interval >= ttl {
-		return nil, invalid("interval", "must be non-negative and shorter than ttl")
+	if k.err != nil {
+		return nil, k.err
 	}
 	if interval == 0 {
-		interval = ttl / 3
+		interval = ttl / 3 // at least 333 ns, since ttl is at least TimeResolution
 	}
 	hctx, cancel := context.WithCancelCause(ctx)
 	h := &Heartbeat{ctx: hctx, cancel: cancel, stop: make(chan struct{}), done: make(chan struct{}), lock: lock}

@@ -33,10 +33,11 @@ type JobLockStore interface {
 	// same job and worker already hold it, it renews the expiry and keeps
 	// the token. If it is free or expired, it is granted with a new, larger
 	// token. If another holder's lock is live, ErrLockHeld. The job must
-	// exist and belong to the cluster, else ErrNotFound.
+	// exist and belong to the cluster, else ErrNotFound. ttl must be at
+	// least TimeResolution.
 	Acquire(ctx context.Context, clusterID, jobID, workerID string, ttl time.Duration) (*JobLock, error)
 	// Extend (the heartbeat) moves the expiry to now+ttl if lock's token is
-	// still current, else ErrLockLost.
+	// still current, else ErrLockLost. ttl must be at least TimeResolution.
 	Extend(ctx context.Context, lock *JobLock, ttl time.Duration) (*JobLock, error)
 	// Release frees the lock if its token is still current, else ErrLockLost.
 	Release(ctx context.Context, lock *JobLock) error

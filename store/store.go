@@ -82,7 +82,7 @@ func New(b Backend, opts ...Option) *Store {
 	for _, o := range opts {
 		o(cfg)
 	}
-	return &Store{Stores: validating(b.Stores()), backend: b, config: cfg}
+	return &Store{Stores: guarded(validating(b.Stores()), cfg), backend: b, config: cfg}
 }
 
 // InTx reports whether s is bound to a transaction.
@@ -94,7 +94,8 @@ func (s *Store) Stats() TxStats {
 	return TxStats{Commits: c.commits.Load(), Rollbacks: c.rollbacks.Load(), Retries: c.retries.Load()}
 }
 
-// bind returns a Store bound to backend transaction tx.
+// bind returns a Store bound to backend transaction tx. Its sub-stores are
+// not guarded (see txguard.go): they are the transaction's.
 func (s *Store) bind(tx BackendTx) *Store {
 	return &Store{Stores: validating(tx.Stores()), backend: s.backend, tx: tx, config: s.config}
 }

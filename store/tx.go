@@ -110,16 +110,30 @@ func settingsOf(opts []TxOption) txSettings {
 // safe to run more than once and must do its work through tx. Stats and
 // OnRetry make the retries observable.
 //
+// fn receives the transaction's context, derived from ctx: pass it to
+// every call fn makes. It marks the transaction as live, and a call on s
+// itself (the outer Store, not tx) with that context fails at once with
+// ErrInvalidArgument naming "store", on every backend: such a call would
+// run outside the transaction (PostgreSQL) or wait for the transaction to
+// end (memory). Calls on s with a context that does not carry the marker
+// (context.Background(), say) are not caught; they run outside the
+// transaction. BeginTx, the manual pattern, has no such marker.
+//
 // Called on a Store already bound to a transaction, WithTx runs fn in that
-// transaction (no new transaction, no retry; the options are ignored).
-// Commit errors are returned as they are, including ErrCommitUnknown, which
-// is never retried.
-func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error, opts ...TxOption) error {
+// transaction with ctx (no new transaction, no retry; the options are
+// ignored). Commit errors are returned as they are, including
+// ErrCommitUnknown, which is never retried, and ErrUnavailable: the
+// backend retries a BEGIN that failed on a dead connection, but WithTx
+// does not rerun fn after the database became unavailable.
+func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context, tx *Store) error, opts ...TxOption) error {
+	if err := s.checkCtx(ctx); err != nil {
+		return err
+	}
 	if fn == nil {
 		return invalid("fn", "must not be nil")
 	}
 	if s.InTx() {
-		return fn(s)
+		return fn(ctx, s)
 	}
 	set := settingsOf(opts)
 	maxRetries := s.config.retry.MaxRetries
@@ -146,7 +160,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *Store) error, opts ...Tx
 }
 
 // runTx runs fn once in a new transaction.
-func (s *Store) runTx(ctx context.Context, fn func(tx *Store) error, opts TxOptions) (err error) {
+func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context, tx *Store) error, opts TxOptions) (err error) {
 	btx, err := s.backend.Begin(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -163,7 +177,9 @@ func (s *Store) runTx(ctx context.Context, fn func(tx *Store) error, opts TxOpti
 		}
 		s.config.stats.rollbacks.Add(1)
 	}()
-	if err := fn(s.bind(btx)); err != nil {
+	txCtx, end := s.config.withTxMarker(ctx)
+	defer end()
+	if err := fn(txCtx, s.bind(btx)); err != nil {
 		return err
 	}
 	committed = true
@@ -187,10 +203,16 @@ type Tx struct {
 // BeginTx starts a transaction. Unlike WithTx it never retries; the caller
 // handles ErrSerialization. The isolation options apply; MaxRetries and
 // OnRetry do not. On a Store already bound to a transaction it is
-// ErrInvalidArgument (nested transactions are not supported).
+// ErrInvalidArgument (nested transactions are not supported). The returned
+// Tx has no context of its own, so nothing catches a call made on s
+// instead of on the Tx: in the manual pattern, use the Tx for every call
+// that belongs to the transaction.
 func (s *Store) BeginTx(ctx context.Context, opts ...TxOption) (*Tx, error) {
 	if s.InTx() {
 		return nil, invalid("tx", "BeginTx called on a Store already bound to a transaction")
+	}
+	if err := s.checkCtx(ctx); err != nil {
+		return nil, err
 	}
 	btx, err := s.backend.Begin(ctx, settingsOf(opts).TxOptions)
 	if err != nil {

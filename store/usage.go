@@ -14,7 +14,8 @@ type UsageSample struct {
 	State                ClusterStatus
 	ControlPlaneReplicas int
 	WorkerReplicas       int
-	// EstimatedHourlyCost is NUMERIC(10,4): at most 999999.9999, not negative.
+	// EstimatedHourlyCost is between 0 and MaxCost (not NaN, not -0), and
+	// is stored exactly: every such float64 reads back bit for bit.
 	EstimatedHourlyCost *float64
 	Metadata            map[string]string
 }

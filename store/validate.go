@@ -148,7 +148,7 @@ func (q *RunnableQuery) validate() error {
 func (p *ClaimParams) validate() error {
 	var k checker
 	k.required("worker_id", p.WorkerID, MaxNameLen)
-	k.positive("lock_ttl", p.LockTTL)
+	k.ttl("lock_ttl", p.LockTTL)
 	checkJobTypes(&k, p.JobTypes)
 	return k.err
 }
@@ -160,8 +160,8 @@ func (o *Outcome) validate() error {
 		k.tags("metadata", o.metadata)
 	case outcomeFailed, outcomeRetry:
 		checkFailure(&k, o.code, o.msg)
-		if o.kind == outcomeRetry && o.retryAfter < 0 {
-			k.fail("after", "must not be negative")
+		if o.kind == outcomeRetry {
+			k.delay("after", o.retryAfter)
 		}
 	default:
 		k.fail("outcome", "use Succeeded, Failed or Retry")
@@ -195,7 +195,7 @@ func validateAcquire(clusterID, jobID, workerID string, ttl time.Duration) error
 	k.id("cluster_id", clusterID)
 	k.id("job_id", jobID)
 	k.required("worker_id", workerID, MaxNameLen)
-	k.positive("ttl", ttl)
+	k.ttl("ttl", ttl)
 	return k.err
 }
 
@@ -204,7 +204,7 @@ func (r *IdempotencyReservation) validate() error {
 	k.required("scope", r.Scope, MaxNameLen)
 	k.required("key", r.Key, MaxNameLen)
 	k.required("request_hash", r.RequestHash, MaxHashLen)
-	k.positive("ttl", r.TTL)
+	k.ttl("ttl", r.TTL)
 	return k.err
 }
 
@@ -272,8 +272,13 @@ func (e *AuditEvent) validate() error {
 	k.uuid("event.target_user_id", e.TargetUserID)
 	k.enum("event.status", e.Status.Valid(), string(e.Status))
 	k.tags("event.metadata", e.Metadata)
-	if e.IPAddress != nil && !e.IPAddress.IsValid() {
+	switch {
+	case e.IPAddress == nil:
+	case !e.IPAddress.IsValid():
 		k.fail("event.ip_address", "not a valid address")
+	case e.IPAddress.Zone() != "":
+		// PostgreSQL's inet has no zone: it would be dropped.
+		k.fail("event.ip_address", "has an IPv6 zone (%q), which the store cannot keep", e.IPAddress.Zone())
 	}
 	k.optional("event.user_agent", e.UserAgent, MaxTextLen)
 	return k.err
@@ -351,7 +356,7 @@ func (s *UsageSample) validate() error {
 	if s.ControlPlaneReplicas > math.MaxInt32 || s.WorkerReplicas > math.MaxInt32 {
 		k.fail("sample.replicas", "too large")
 	}
-	if c := s.EstimatedHourlyCost; c != nil && (math.IsNaN(*c) || *c < 0 || *c > MaxCost) {
+	if c := s.EstimatedHourlyCost; c != nil && (math.IsNaN(*c) || math.Signbit(*c) || *c > MaxCost) {
 		k.fail("sample.estimated_hourly_cost", "must be between 0 and %v", MaxCost)
 	}
 	k.tags("sample.metadata", s.Metadata)

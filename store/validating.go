@@ -220,9 +220,7 @@ func (v validJobs) MarkRetry(ctx context.Context, lock *JobLock, code, message s
 	}
 	var k checker
 	checkFailure(&k, code, message)
-	if after < 0 {
-		k.fail("after", "must not be negative")
-	}
+	k.delay("after", after)
 	if k.err != nil {
 		return nil, k.err
 	}
@@ -263,8 +261,9 @@ func (v validLocks) Extend(ctx context.Context, lock *JobLock, ttl time.Duration
 	if err := validateLock("lock", lock); err != nil {
 		return nil, err
 	}
-	if ttl <= 0 {
-		return nil, invalid("ttl", "must be positive")
+	var k checker
+	if k.ttl("ttl", ttl); k.err != nil {
+		return nil, k.err
 	}
 	return v.next.Extend(ctx, lock, ttl)
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -58,9 +59,9 @@ func testAudit(t *testing.T, setup setupFunc) {
 		b := setup(t)
 		kept := &store.AuditEvent{Actor: "a", Action: "kept", Status: store.AuditSuccess}
 		requireNoErr(t, b.s.Audit.Log(b.ctx, kept), "log")
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
 			for range 3 {
-				if err := tx.Audit.Log(b.ctx, &store.AuditEvent{Actor: "a", Action: "lost", Status: store.AuditFailure}); err != nil {
+				if err := tx.Audit.Log(ctx, &store.AuditEvent{Actor: "a", Action: "lost", Status: store.AuditFailure}); err != nil {
 					return err
 				}
 			}

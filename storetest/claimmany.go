@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -138,8 +139,8 @@ func testClaimMany(t *testing.T, setup setupFunc) {
 		b := setup(t)
 		j := b.job(t, b.readyCluster(t).ID, store.JobPostConfigure)
 		rollback := errors.New("roll back")
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
-			got, err := tx.ClaimMany(b.ctx, store.ClaimParams{WorkerID: "w1", LockTTL: time.Minute}, 2)
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
+			got, err := tx.ClaimMany(ctx, store.ClaimParams{WorkerID: "w1", LockTTL: time.Minute}, 2)
 			requireNoErr(t, err, "claim many in a transaction")
 			requireIDs(t, []string{j.ID}, claimedIDs(got), "claimed in a transaction")
 			return rollback

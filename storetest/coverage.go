@@ -70,7 +70,9 @@ type methodCase struct {
 	invalidCase
 }
 
-// testEveryMethodRefuses runs every invalid case of the suite through a
+// testEveryMethodRefuses runs every invalid case of the suite (those of
+// durations.go included, so a duration the heartbeat cannot tick at is
+// among them) through a
 // Store whose sub-stores record their calls, and fails unless every method
 // that takes an argument (see methodsNeedingCases) was refused at least
 // once. A sub-store case must reach exactly one sub-store method, and is
@@ -85,7 +87,15 @@ func testEveryMethodRefuses(t *testing.T, b *bundle) {
 	rb.s = &recorded
 
 	credits := map[string]int{}
-	for _, tc := range allSubStoreCases() {
+	subStoreCases, storeCases := allSubStoreCases(), storeMethodCases()
+	for _, mc := range durationCases() {
+		if strings.HasPrefix(mc.method, "Store.") {
+			storeCases = append(storeCases, mc)
+		} else {
+			subStoreCases = append(subStoreCases, mc.invalidCase)
+		}
+	}
+	for _, tc := range subStoreCases {
 		rec.take()
 		err := tc.call(&rb, fx)
 		calls := rec.take()
@@ -101,7 +111,7 @@ func testEveryMethodRefuses(t *testing.T, b *bundle) {
 			credits[calls[0]]++
 		}
 	}
-	for _, tc := range storeMethodCases() {
+	for _, tc := range storeCases {
 		rec.take()
 		err := tc.call(&rb, fx)
 		if calls := rec.take(); len(calls) > 0 {
@@ -198,7 +208,7 @@ func allSubStoreCases() []invalidCase {
 	var all []invalidCase
 	for _, cases := range [][]invalidCase{clusterInvalidCases(), jobInvalidCases(), lockInvalidCases(),
 		idempotencyInvalidCases(), rbacInvalidCases(), auditInvalidCases(), outputInvalidCases(),
-		usageInvalidCases(), workerInvalidCases(), moreInvalidCases()} {
+		usageInvalidCases(), workerInvalidCases(), moreInvalidCases(), exactValueCases()} {
 		all = append(all, cases...)
 	}
 	return all

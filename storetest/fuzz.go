@@ -34,7 +34,8 @@ func fuzzRequired(v string, max int) bool { return strings.TrimSpace(v) != "" &&
 // fuzzOptional is fuzzText for a nullable value.
 func fuzzOptional(v *string, max int) bool { return v == nil || fuzzText(*v, max) }
 
-// fuzzUUID reports whether v is a UUID in canonical 8-4-4-4-12 hex form.
+// fuzzUUID reports whether v is a UUID in canonical 8-4-4-4-12 lower-case
+// hex form (upper case is refused: it would not come back as given).
 func fuzzUUID(v *string) bool {
 	if v == nil {
 		return true
@@ -47,7 +48,7 @@ func fuzzUUID(v *string) bool {
 			if r != '-' {
 				return false
 			}
-		} else if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+		} else if !strings.ContainsRune("0123456789abcdef", r) {
 			return false
 		}
 	}

@@ -16,9 +16,9 @@ import (
 // wildcards and quotes among them must match only themselves.
 var fuzzValues = []string{"team-a", "team-b", "%", "_", "a_c", "abc", "A_C", "é", "'; DROP TABLE clusters; --", " a"}
 
-// fuzzOwnerIDs are the owner UUIDs of the rows, upper case among them:
-// the column is a UUID, so a filter matches regardless of case.
-var fuzzOwnerIDs = []string{"00000000-0000-4000-8000-000000000001", "ABCDEF00-0000-4000-8000-00000000000A"}
+// fuzzOwnerIDs are the owner UUIDs of the rows (lower case: the store
+// refuses upper case).
+var fuzzOwnerIDs = []string{"00000000-0000-4000-8000-000000000001", "abcdef00-0000-4000-8000-00000000000a"}
 
 // Row counts of the listing fuzz targets' data, and the IDs the rows get,
 // so seeds can name them: clu_fz00, job_fz00, aud_fz00, ….
@@ -113,7 +113,7 @@ func (d *listData) modelClusters(f store.ClusterFilters) []*store.Cluster {
 	for _, c := range d.clusters {
 		if eqOpt(f.Team, c.Team) && eqOpt(f.Owner, c.Owner) && eqOpt(f.Status, c.Status) &&
 			eqOpt(f.Platform, c.Platform) && eqOpt(f.ClusterType, c.ClusterType) && eqOpt(f.Profile, c.Profile) &&
-			eqOpt(f.Region, c.Region) && (f.OwnerID == nil || c.OwnerID != nil && strings.EqualFold(*f.OwnerID, *c.OwnerID)) {
+			eqOpt(f.Region, c.Region) && (f.OwnerID == nil || c.OwnerID != nil && *f.OwnerID == *c.OwnerID) {
 			out = append(out, c)
 		}
 	}

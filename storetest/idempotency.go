@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -158,12 +159,12 @@ func testIdempotency(t *testing.T, setup setupFunc) {
 		t.Parallel()
 		b := setup(t)
 		r := reservation("k", "hash-1")
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
-			_, created, err := tx.Idempotency.Reserve(b.ctx, r)
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
+			_, created, err := tx.Idempotency.Reserve(ctx, r)
 			if err != nil || !created {
 				return fmt.Errorf("reserve in the transaction: created %v, %w", created, err)
 			}
-			if _, err := tx.Idempotency.Complete(b.ctx, r.Scope, r.Key, 500, nil); err != nil {
+			if _, err := tx.Idempotency.Complete(ctx, r.Scope, r.Key, 500, nil); err != nil {
 				return err
 			}
 			return errBoom

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -379,8 +380,8 @@ func testLockRunnable(t *testing.T, b *bundle) {
 			[]*store.Job{afterDone}},
 	}
 	for _, tc := range cases {
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
-			got, err := tx.Jobs.LockRunnable(b.ctx, tc.q)
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
+			got, err := tx.Jobs.LockRunnable(ctx, tc.q)
 			requireNoErr(t, err, tc.name)
 			var gotIDs []string
 			for _, r := range got {

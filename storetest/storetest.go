@@ -13,6 +13,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/ocpctl/ocpstore/store"
@@ -33,16 +34,22 @@ type Factory func(t *testing.T, clock store.Clock) (primary, secondary *store.St
 // parallel.
 func Run(t *testing.T, newStores Factory) {
 	t.Helper()
+	RunGroups(t, newStores)
+}
+
+// RunGroups runs the named groups of Run's suite (all of them when none is
+// named), for a backend configuration that needs only some of them checked
+// again: PostgreSQL on a database with another default collation runs
+// "IDOrder". An unknown name fails t.
+func RunGroups(t *testing.T, newStores Factory, names ...string) {
+	t.Helper()
 	setup := newSetup(newStores)
 	realClock := func(t *testing.T) *bundle {
 		t.Helper()
 		s, s2 := newStores(t, nil)
 		return &bundle{s: s, s2: s2, ctx: t.Context()}
 	}
-	groups := []struct {
-		name string
-		run  func(*testing.T, setupFunc)
-	}{
+	groups := []group{
 		{"Clusters", testClusters},
 		{"Jobs", testJobs},
 		{"Locks", func(t *testing.T, setup setupFunc) { testLocks(t, setup, realClock) }},
@@ -52,21 +59,40 @@ func Run(t *testing.T, newStores Factory) {
 		{"RecoverStuck", testRecoverStuck},
 		{"StateMachine", testStateMachine},
 		{"Tx", testTx},
+		{"TxOuterStore", testOuterStoreInTx},
+		{"TxAborted", testTxAborted},
 		{"Idempotency", testIdempotency},
 		{"Audit", testAudit},
 		{"RBAC", testRBAC},
 		{"Outputs", testOutputs},
 		{"Usage", testUsage},
 		{"Paging", testKeysetPaging},
+		{"IDOrder", testIDOrder},
 		{"Times", testTimes},
 		{"Validation", testValidation},
 		{"ValidationCoverage", testValidationCoverage},
+		{"Durations", testDurations},
+		{"ExactValues", testExactValues},
 		{"HostileStrings", testHostileStrings},
 	}
+	for _, name := range names {
+		if !slices.ContainsFunc(groups, func(g group) bool { return g.name == name }) {
+			t.Fatalf("storetest: no group %q", name)
+		}
+	}
 	for _, g := range groups {
+		if len(names) > 0 && !slices.Contains(names, g.name) {
+			continue
+		}
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()
 			g.run(t, setup)
 		})
 	}
+}
+
+// group is one group of the suite: a sub-store or a concern.
+type group struct {
+	name string
+	run  func(*testing.T, setupFunc)
 }

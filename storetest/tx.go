@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -23,19 +24,19 @@ func testTx(t *testing.T, setup setupFunc) {
 		b := setup(t)
 		before := b.s.Stats()
 		c := validCluster()
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
 			if !tx.InTx() {
 				t.Error("fn got a Store not bound to a transaction")
 			}
-			if err := tx.Clusters.Create(b.ctx, c); err != nil {
+			if err := tx.Clusters.Create(ctx, c); err != nil {
 				return err
 			}
-			got, err := tx.Clusters.GetByID(b.ctx, c.ID)
+			got, err := tx.Clusters.GetByID(ctx, c.ID)
 			if err != nil {
 				return fmt.Errorf("read own write: %w", err)
 			}
 			requireEqual(t, c, got, "own write inside the transaction")
-			return tx.Audit.Log(b.ctx, &store.AuditEvent{Actor: "a", Action: "cluster.create",
+			return tx.Audit.Log(ctx, &store.AuditEvent{Actor: "a", Action: "cluster.create",
 				TargetClusterID: &c.ID, Status: store.AuditSuccess})
 		})
 		requireNoErr(t, err, "WithTx")
@@ -64,11 +65,11 @@ func testTx(t *testing.T, setup setupFunc) {
 		existing := b.cluster(t)
 		before := b.s.Stats()
 		c := validCluster()
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
-			if err := tx.Clusters.Create(b.ctx, c); err != nil {
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
+			if err := tx.Clusters.Create(ctx, c); err != nil {
 				return err
 			}
-			if _, err := tx.Clusters.Update(b.ctx, existing.ID, store.ClusterUpdate{TTLHours: ptr(99)}); err != nil {
+			if _, err := tx.Clusters.Update(ctx, existing.ID, store.ClusterUpdate{TTLHours: ptr(99)}); err != nil {
 				return err
 			}
 			return fmt.Errorf("step 3: %w", errBoom)
@@ -88,8 +89,8 @@ func testTx(t *testing.T, setup setupFunc) {
 		c := validCluster()
 		recovered := func() (r any) {
 			defer func() { r = recover() }()
-			_ = b.s.WithTx(b.ctx, func(tx *store.Store) error {
-				if err := tx.Clusters.Create(b.ctx, c); err != nil {
+			_ = b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
+				if err := tx.Clusters.Create(ctx, c); err != nil {
 					return err
 				}
 				panic(errBoom)
@@ -112,11 +113,11 @@ func testTx(t *testing.T, setup setupFunc) {
 		var runs, retries []int
 		var retryErr error
 		id := "clu_retried"
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
 			runs = append(runs, len(runs)+1)
 			// The same ID both times: the second run's insert only works
 			// if the first run's was rolled back.
-			if err := tx.Clusters.Create(b.ctx, validCluster(func(c *store.Cluster) { c.ID = id })); err != nil {
+			if err := tx.Clusters.Create(ctx, validCluster(func(c *store.Cluster) { c.ID = id })); err != nil {
 				return err
 			}
 			if len(runs) == 1 {
@@ -145,9 +146,9 @@ func testTx(t *testing.T, setup setupFunc) {
 		before := b.s.Stats()
 		runs := 0
 		c := validCluster()
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
 			runs++
-			if err := tx.Clusters.Create(b.ctx, c); err != nil {
+			if err := tx.Clusters.Create(ctx, c); err != nil {
 				return err
 			}
 			return fmt.Errorf("x: %w", store.ErrSerialization)
@@ -170,13 +171,15 @@ func testTx(t *testing.T, setup setupFunc) {
 		c := validCluster()
 		done := make(chan error, 1)
 		go func() {
-			done <- b.s.WithTx(b.ctx, func(tx *store.Store) error {
-				if err := tx.Clusters.Create(b.ctx, c); err != nil {
+			done <- b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
+				if err := tx.Clusters.Create(ctx, c); err != nil {
 					return err
 				}
-				if _, err := tx.Clusters.UpdateStatus(b.ctx, existing.ID, store.ClusterCreating); err != nil {
+				if _, err := tx.Clusters.UpdateStatus(ctx, existing.ID, store.ClusterCreating); err != nil {
 					return err
 				}
+				// Outside the transaction on purpose: with a context that
+				// does not carry the transaction (b.ctx, not ctx).
 				for name, s := range map[string]*store.Store{"outer": b.s, "secondary": b.s2} {
 					if _, err := s.Clusters.GetByID(b.ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
 						return fmt.Errorf("%s store read the uncommitted insert: %v", name, err)
@@ -245,17 +248,17 @@ func testTx(t *testing.T, setup setupFunc) {
 		b := setup(t)
 		before := b.s.Stats()
 		inner := validCluster()
-		err := b.s.WithTx(b.ctx, func(tx *store.Store) error {
-			err := tx.WithTx(b.ctx, func(same *store.Store) error {
+		err := b.s.WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
+			err := tx.WithTx(ctx, func(ctx context.Context, same *store.Store) error {
 				if !same.InTx() {
 					return errors.New("joined Store is not bound to the transaction")
 				}
-				return same.Clusters.Create(b.ctx, inner)
+				return same.Clusters.Create(ctx, inner)
 			}, store.Serializable())
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Clusters.GetByID(b.ctx, inner.ID); err != nil {
+			if _, err := tx.Clusters.GetByID(ctx, inner.ID); err != nil {
 				return fmt.Errorf("outer transaction does not see the joined write: %w", err)
 			}
 			return errBoom
@@ -274,12 +277,12 @@ func testTx(t *testing.T, setup setupFunc) {
 		const n = 10
 		var retries atomic.Int64
 		errs := race(n, func(i int) error {
-			return b.handle(i).WithTx(b.ctx, func(tx *store.Store) error {
-				cur, err := tx.Clusters.GetByIDForUpdate(b.ctx, c.ID)
+			return b.handle(i).WithTx(b.ctx, func(ctx context.Context, tx *store.Store) error {
+				cur, err := tx.Clusters.GetByIDForUpdate(ctx, c.ID)
 				if err != nil {
 					return err
 				}
-				_, err = tx.Clusters.Update(b.ctx, c.ID, store.ClusterUpdate{TTLHours: ptr(cur.TTLHours + 1)})
+				_, err = tx.Clusters.Update(ctx, c.ID, store.ClusterUpdate{TTLHours: ptr(cur.TTLHours + 1)})
 				return err
 			}, store.Serializable(), store.MaxRetries(100), store.OnRetry(func(int, error) { retries.Add(1) }))
 		})

@@ -136,7 +136,7 @@ func (h *Handler) createCluster(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 
 	var resp response
-	err = h.s.WithTx(ctx, func(tx *store.Store) error {
+	err = h.s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 		resp = response{} // fn may run again after a serialization failure
 		if key != "" {
 			rec, created, err := tx.Idempotency.Reserve(ctx, store.IdempotencyReservation{
@@ -228,6 +228,6 @@ func clientIP(r *http.Request) *netip.Addr {
 	if err != nil {
 		return nil
 	}
-	a := ap.Addr().Unmap()
+	a := ap.Addr().Unmap().WithZone("") // the store refuses zones: inet cannot keep them
 	return &a
 }

@@ -100,7 +100,7 @@ func request(ctx context.Context, s *store.Store) (*store.Cluster, *store.Job, e
 		Profile: "aws-standard", Region: "us-east-1", Owner: "alice@example.com", Team: "platform",
 		CostCenter: "cc-1", RequestedBy: "alice", TTLHours: 24}
 	j := &store.Job{JobType: store.JobCreate}
-	err := s.WithTx(ctx, func(tx *store.Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 		if err := tx.Clusters.Create(ctx, c); err != nil {
 			return err
 		}

@@ -79,7 +79,7 @@ func jobPlan(rng *rand.Rand) []store.JobType {
 // none of it does.
 func seedCluster(ctx context.Context, s *store.Store, runID string, i int, types []store.JobType) (*seededCluster, error) {
 	var sc *seededCluster
-	err := s.WithTx(ctx, func(tx *store.Store) error {
+	err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 		c := &store.Cluster{
 			Name:        fmt.Sprintf("sim-%s-%03d", runID, i),
 			Platform:    store.PlatformAWS,

@@ -34,7 +34,7 @@ SELECT j.id AS job_id, j.cluster_id, j.job_type, j.status, j.attempt, j.max_atte
     AND j.job_type = ANY(:types::text[])
     AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id AND o.status IN ('PENDING', 'RUNNING', 'RETRYING') AND (o.created_at, o.id) < (j.created_at, j.id))
     AND NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id AND l.released_at IS NULL AND l.expires_at > COALESCE(NULL::timestamptz, statement_timestamp()))
-  ORDER BY j.created_at, j.id LIMIT :limit FOR UPDATE OF j, c SKIP LOCKED \aset
+  ORDER BY j.created_at, j.id LIMIT :limit FOR NO KEY UPDATE OF j, c SKIP LOCKED \aset
 \if :attempt >= 0
 -- JobLockStore.Acquire
 INSERT INTO job_locks AS l (cluster_id,job_id,locked_by,token,locked_at,expires_at)
@@ -61,19 +61,19 @@ BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE;
 -- JobStore.GetByID
 SELECT id, cluster_id, job_type, status, attempt, max_attempts, error_code, error_message, retry_at, started_at, ended_at, created_at, updated_at, metadata
   FROM jobs WHERE id = :job_id;
--- JobStore.MarkSucceeded
-WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = :cluster_id AND job_id = :job_id AND token = :token AND released_at IS NULL FOR SHARE)
-  UPDATE jobs SET status = 'SUCCEEDED', ended_at = COALESCE(NULL::timestamptz, statement_timestamp()),
-    updated_at = COALESCE(NULL::timestamptz, statement_timestamp()),
-    metadata = CASE WHEN :md_job::jsonb IS NULL THEN metadata ELSE COALESCE(metadata, '{}'::jsonb) || :md_job::jsonb END
-  WHERE id = :job_id AND cluster_id = :cluster_id AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM l)
-  RETURNING id, cluster_id, job_type, status, attempt, max_attempts, error_code, error_message, retry_at, started_at, ended_at, created_at, updated_at, metadata;
 -- ClusterStore.GetByIDForUpdate
 SELECT id, name, platform, cluster_type, version, profile, region, base_domain, owner, owner_id, team, cost_center,
     status, requested_by, ttl_hours, destroy_at, created_at, updated_at, destroyed_at, request_tags, effective_tags,
     ssh_public_key, offhours_opt_in, work_hours_enabled, work_hours_start, work_hours_end, work_days,
     preserve_on_failure, credentials_mode
-  FROM clusters WHERE id = :cluster_id FOR UPDATE;
+  FROM clusters WHERE id = :cluster_id FOR NO KEY UPDATE;
+-- JobStore.MarkSucceeded
+WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = :cluster_id AND job_id = :job_id AND token = :token AND released_at IS NULL FOR NO KEY UPDATE)
+  UPDATE jobs SET status = 'SUCCEEDED', ended_at = COALESCE(NULL::timestamptz, statement_timestamp()),
+    updated_at = COALESCE(NULL::timestamptz, statement_timestamp()),
+    metadata = CASE WHEN :md_job::jsonb IS NULL THEN metadata ELSE COALESCE(metadata, '{}'::jsonb) || :md_job::jsonb END
+  WHERE id = :job_id AND cluster_id = :cluster_id AND status = 'RUNNING' AND EXISTS (SELECT 1 FROM l)
+  RETURNING id, cluster_id, job_type, status, attempt, max_attempts, error_code, error_message, retry_at, started_at, ended_at, created_at, updated_at, metadata;
 -- JobLockStore.Release
 UPDATE job_locks SET released_at = COALESCE(NULL::timestamptz, statement_timestamp())
   WHERE cluster_id = :cluster_id AND job_id = :job_id AND token = :token AND released_at IS NULL;

@@ -22,7 +22,7 @@ func (s audit) Log(ctx context.Context, e *store.AuditEvent) error {
 		}
 		r.CreatedAt = s.b.now()
 		if v.audit.get(r.ID) != nil {
-			return fmt.Errorf("audit event %s: id exists: %w", r.ID, store.ErrConflict)
+			return failedStatement(fmt.Errorf("audit event %s: id exists: %w", r.ID, store.ErrConflict))
 		}
 		v.audit.put(r.ID, r)
 		e.ID, e.CreatedAt = r.ID, r.CreatedAt

@@ -150,6 +150,7 @@ func (a auto) write(ctx context.Context, fn func(v *view) error) error {
 	defer a.b.unlock()
 	var o overlay
 	if err := fn(a.b.db.view(&o)); err != nil {
+		err, _ = statementFailed(err) // no transaction to abort
 		return err
 	}
 	a.b.commit(&o)

@@ -3,8 +3,6 @@ package memory
 import (
 	"bytes"
 	"maps"
-	"math"
-	"strings"
 	"time"
 
 	"github.com/ocpctl/ocpstore/store"
@@ -13,9 +11,10 @@ import (
 // Rows cross the API boundary only as deep copies: a copy of the caller's
 // value is stored, and a copy of the stored row is returned, so no pointer,
 // map or slice is ever shared with a caller. Copies made on the way in also
-// take the shape PostgreSQL gives a value (microsecond UTC times, lower-case
-// UUIDs, four-decimal costs). Inside the package rows are immutable and may
-// be copied shallowly.
+// take the shape PostgreSQL gives a value: microsecond UTC times. (Every
+// other value is stored exactly on both backends, or refused by package
+// store.) Inside the package rows are immutable and may be copied
+// shallowly.
 
 // utc returns t in UTC truncated to microseconds (what a timestamptz
 // column stores; pgx truncates). The zero time stays zero.
@@ -44,23 +43,10 @@ func timePtr(p *time.Time) *time.Time {
 	return &t
 }
 
-// uuidPtr returns a copy of the UUID *p in PostgreSQL's canonical lower case.
-func uuidPtr(p *string) *string {
-	if p == nil {
-		return nil
-	}
-	s := strings.ToLower(*p)
-	return &s
-}
-
-// costUnits is a NUMERIC(10,4) value in units of 0.0001, rounded half away
-// from zero as PostgreSQL rounds on insert; sums of units are exact.
-func costUnits(c float64) int64 { return int64(math.Round(c * 1e4)) }
-
 func cloneCluster(c *store.Cluster) *store.Cluster {
 	r := *c
 	r.BaseDomain = ptr(c.BaseDomain)
-	r.OwnerID = uuidPtr(c.OwnerID)
+	r.OwnerID = ptr(c.OwnerID)
 	r.DestroyAt = timePtr(c.DestroyAt)
 	r.CreatedAt, r.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
 	r.DestroyedAt = timePtr(c.DestroyedAt)
@@ -111,7 +97,7 @@ func cloneAudit(e *store.AuditEvent) *store.AuditEvent {
 	r := *e
 	r.TargetClusterID = ptr(e.TargetClusterID)
 	r.TargetJobID = ptr(e.TargetJobID)
-	r.TargetUserID = uuidPtr(e.TargetUserID)
+	r.TargetUserID = ptr(e.TargetUserID)
 	r.Metadata = maps.Clone(e.Metadata)
 	r.IPAddress = ptr(e.IPAddress)
 	r.UserAgent = ptr(e.UserAgent)
@@ -147,10 +133,7 @@ func cloneArtifact(a *store.ClusterArtifact) *store.ClusterArtifact {
 func cloneUsage(s *store.UsageSample) *store.UsageSample {
 	r := *s
 	r.SampleTime = utc(s.SampleTime)
-	if s.EstimatedHourlyCost != nil {
-		c := float64(costUnits(*s.EstimatedHourlyCost)) / 1e4
-		r.EstimatedHourlyCost = &c
-	}
+	r.EstimatedHourlyCost = ptr(s.EstimatedHourlyCost)
 	r.Metadata = maps.Clone(s.Metadata)
 	return &r
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"iter"
 	"slices"
-	"strings"
 
 	"github.com/ocpctl/ocpstore/store"
 )
@@ -62,7 +61,7 @@ func (o clusterOrder) probe(cursor string) (*store.Cluster, error) {
 func matchCluster(f *store.ClusterFilters, c *store.Cluster) bool {
 	return (f.Team == nil || c.Team == *f.Team) &&
 		(f.Owner == nil || c.Owner == *f.Owner) &&
-		(f.OwnerID == nil || c.OwnerID != nil && *c.OwnerID == strings.ToLower(*f.OwnerID)) &&
+		(f.OwnerID == nil || c.OwnerID != nil && *c.OwnerID == *f.OwnerID) &&
 		(f.Status == nil || c.Status == *f.Status) &&
 		(f.Platform == nil || c.Platform == *f.Platform) &&
 		(f.ClusterType == nil || c.ClusterType == *f.ClusterType) &&

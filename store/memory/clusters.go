@@ -24,8 +24,8 @@ func checkName(v *view, c *store.Cluster) error {
 		return nil
 	}
 	if id, other := v.clusters.lookup(v.db.clusterName, k); other != nil && id != c.ID {
-		return fmt.Errorf("cluster %s: active cluster %s already has name %q on %s: %w",
-			c.ID, id, c.Name, c.Platform, store.ErrConflict)
+		return failedStatement(fmt.Errorf("cluster %s: active cluster %s already has name %q on %s: %w",
+			c.ID, id, c.Name, c.Platform, store.ErrConflict))
 	}
 	return nil
 }
@@ -45,7 +45,7 @@ func (s clusters) Create(ctx context.Context, c *store.Cluster) error {
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
 		if v.clusters.get(r.ID) != nil {
-			return fmt.Errorf("cluster %s: id exists: %w", r.ID, store.ErrConflict)
+			return failedStatement(fmt.Errorf("cluster %s: id exists: %w", r.ID, store.ErrConflict))
 		}
 		if err := checkName(v, r); err != nil {
 			return err

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -119,9 +120,9 @@ func TestClusterListingModel(t *testing.T) {
 		}
 	}
 	check(f.s, nil, "autocommit")
-	must(t, f.s.WithTx(f.ctx, func(tx *store.Store) error {
+	must(t, f.s.WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
 		c := newCluster(func(c *store.Cluster) { c.Team, c.Owner, c.Status = "b", "b", store.ClusterReady })
-		must(t, tx.Clusters.Create(f.ctx, c))
+		must(t, tx.Clusters.Create(ctx, c))
 		check(tx, []*store.Cluster{c}, "in a transaction")
 		return nil
 	}))

@@ -37,32 +37,36 @@
 //     guarantee (concurrent claimers get disjoint jobs).
 //   - A rolled-back transaction's writes are never visible to anyone.
 //   - Reads outside a transaction (autocommit reads) see committed data
-//     under a shared lock and are never blocked by an open transaction, so
-//     code inside WithTx may read through the outer Store without deadlock.
+//     under a shared lock and are never blocked by an open transaction.
 //     A list's page and total always come from one snapshot.
 //   - A write outside a transaction (autocommit) takes the write token for
 //     that one call: it waits for an open transaction to end, as a
 //     PostgreSQL write waits for a row lock. Locking reads (GetByIDForUpdate,
-//     LockRunnable) do the same. Consequently a write through the OUTER Store
-//     from inside a transaction's fn waits until its context ends, as an
-//     update of the transaction's own locked rows would in PostgreSQL: write
-//     through the transaction-bound Store instead. Likewise, do not begin a
-//     second transaction while one is open in the same goroutine.
+//     LockRunnable) do the same. A call through the OUTER Store with the
+//     context WithTx gives fn is refused by package store before it gets
+//     here (see Store.WithTx); with another context, a write through the
+//     outer Store from inside fn would wait until that context ends, as an
+//     update of the transaction's own locked rows would in PostgreSQL.
+//     Likewise, do not begin a second transaction while one is open in the
+//     same goroutine.
 //   - A transaction must always end (WithTx and a deferred Tx.Rollback see
 //     to it); an abandoned one keeps every writer waiting.
 //
 // Each method checks everything before it writes anything, so a failed
 // call changes nothing, inside a transaction or not, as a failed PostgreSQL
-// statement. Unlike PostgreSQL, a failed call leaves the transaction
-// usable rather than aborted (25P02); code that must run on both backends
-// ends a transaction after an error it does not expect. A write in a
-// read-only transaction, a locking read included, is refused with
-// ErrInvalidArgument (PostgreSQL: 25006).
+// statement. As in PostgreSQL, a call that fails where a PostgreSQL
+// statement would fail (a unique or foreign-key violation, a write in a
+// read-only transaction) aborts its transaction: every later call fails
+// with store.ErrTxAborted and Commit rolls back (abort.go). Errors that are
+// answers (not found, lock held or lost, a refused transition) leave it
+// usable, as they do there. A write in a read-only transaction, a locking
+// read included, is refused with ErrInvalidArgument (PostgreSQL: 25006).
 //
 // Time comes from the injected store.Clock, else time.Now, read once per
 // call (PostgreSQL's statement_timestamp()). Every time the backend stores
-// or returns is in UTC, truncated to microseconds; UUID columns come back in
-// lower case and NUMERIC(10,4) costs rounded to four decimals, as
-// PostgreSQL returns them. Fencing tokens come from one monotonic counter,
+// or returns is in UTC, truncated to microseconds, as PostgreSQL returns
+// them; every other value is kept exactly (package store refuses what
+// PostgreSQL could not keep: upper-case UUIDs, IPv6 zones), and usage costs
+// are summed as exact decimals, as PostgreSQL's NUMERIC sum. Fencing tokens come from one monotonic counter,
 // so a new grant's token is greater than any token ever granted.
 package memory

@@ -37,10 +37,10 @@ func (s jobs) Create(ctx context.Context, j *store.Job) error {
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
 		if v.jobs.get(r.ID) != nil {
-			return fmt.Errorf("job %s: id exists: %w", r.ID, store.ErrConflict)
+			return failedStatement(fmt.Errorf("job %s: id exists: %w", r.ID, store.ErrConflict))
 		}
 		if v.clusters.get(r.ClusterID) == nil {
-			return fmt.Errorf("job %s: %w", r.ID, clusterNotFound(r.ClusterID))
+			return failedStatement(fmt.Errorf("job %s: %w", r.ID, clusterNotFound(r.ClusterID)))
 		}
 		v.jobs.put(r.ID, r)
 		j.ID, j.Status, j.MaxAttempts, j.CreatedAt, j.UpdatedAt = r.ID, r.Status, r.MaxAttempts, now, now

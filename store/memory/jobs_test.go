@@ -1,6 +1,7 @@
 package memory_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"sync"
@@ -14,8 +15,8 @@ import (
 func runnable(t *testing.T, f *fixture, q store.RunnableQuery) []string {
 	t.Helper()
 	var ids []string
-	must(t, f.s.WithTx(f.ctx, func(tx *store.Store) error {
-		rs, err := tx.Jobs.LockRunnable(f.ctx, q)
+	must(t, f.s.WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
+		rs, err := tx.Jobs.LockRunnable(ctx, q)
 		for _, r := range rs {
 			if r.Cluster.ID != r.Job.ClusterID {
 				t.Fatalf("runnable %s comes with cluster %s", r.Job.ID, r.Cluster.ID)
@@ -186,13 +187,13 @@ func TestLockRunnableSeesTxWrites(t *testing.T) {
 	a2 := f.job(t, a.ID, store.JobPostConfigure)
 	f.clock.Advance(time.Second)
 	rollback := errors.New("roll back")
-	err := f.s.WithTx(f.ctx, func(tx *store.Store) error {
-		get(tx.Jobs.Cancel(f.ctx, a1.ID, "C", "cancelled"))(t)
+	err := f.s.WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
+		get(tx.Jobs.Cancel(ctx, a1.ID, "C", "cancelled"))(t)
 		c := newCluster(ready)
-		must(t, tx.Clusters.Create(f.ctx, c))
+		must(t, tx.Clusters.Create(ctx, c))
 		j := &store.Job{ClusterID: c.ID, JobType: store.JobPostConfigure}
-		must(t, tx.Jobs.Create(f.ctx, j))
-		rs := get(tx.Jobs.LockRunnable(f.ctx, store.RunnableQuery{Limit: 10}))(t)
+		must(t, tx.Jobs.Create(ctx, j))
+		rs := get(tx.Jobs.LockRunnable(ctx, store.RunnableQuery{Limit: 10}))(t)
 		if len(rs) != 2 || rs[0].Job.ID != a2.ID || rs[1].Job.ID != j.ID {
 			t.Fatalf("runnable in tx = %+v", rs)
 		}

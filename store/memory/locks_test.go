@@ -1,6 +1,7 @@
 package memory_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -148,8 +149,8 @@ func TestReserveConcurrently(t *testing.T) {
 	for i := range n {
 		s := f.handle(i)
 		wg.Go(func() {
-			err := s.WithTx(f.ctx, func(tx *store.Store) error {
-				k, c, err := tx.Idempotency.Reserve(f.ctx, store.IdempotencyReservation{Scope: "sc", Key: "k", RequestHash: "h", TTL: time.Hour})
+			err := s.WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
+				k, c, err := tx.Idempotency.Reserve(ctx, store.IdempotencyReservation{Scope: "sc", Key: "k", RequestHash: "h", TTL: time.Hour})
 				if err != nil {
 					return err
 				}

@@ -20,7 +20,7 @@ const defaultNamespace = "default"
 func (s outputs) Upsert(ctx context.Context, o *store.ClusterOutputs) error {
 	return s.h.write(ctx, func(v *view) error {
 		if v.clusters.get(o.ClusterID) == nil {
-			return fmt.Errorf("outputs: %w", clusterNotFound(o.ClusterID))
+			return failedStatement(fmt.Errorf("outputs: %w", clusterNotFound(o.ClusterID)))
 		}
 		r := cloneOutputs(o)
 		if r.SANamespace == nil {
@@ -36,7 +36,7 @@ func (s outputs) Upsert(ctx context.Context, o *store.ClusterOutputs) error {
 				r.ID = store.NewID(store.PrefixOutputs)
 			}
 			if _, other := v.outputs.lookup(v.db.outputsID, r.ID); other != nil {
-				return fmt.Errorf("outputs %s: id exists: %w", r.ID, store.ErrConflict)
+				return failedStatement(fmt.Errorf("outputs %s: id exists: %w", r.ID, store.ErrConflict))
 			}
 			r.CreatedAt = now
 		}
@@ -81,10 +81,10 @@ func (s outputs) AddArtifact(ctx context.Context, a *store.ClusterArtifact) erro
 		}
 		r.CreatedAt = s.b.now()
 		if v.artifacts.get(r.ID) != nil {
-			return fmt.Errorf("artifact %s: id exists: %w", r.ID, store.ErrConflict)
+			return failedStatement(fmt.Errorf("artifact %s: id exists: %w", r.ID, store.ErrConflict))
 		}
 		if v.clusters.get(r.ClusterID) == nil {
-			return fmt.Errorf("artifact %s: %w", r.ID, clusterNotFound(r.ClusterID))
+			return failedStatement(fmt.Errorf("artifact %s: %w", r.ID, clusterNotFound(r.ClusterID)))
 		}
 		v.artifacts.put(r.ID, r)
 		a.ID, a.CreatedAt = r.ID, r.CreatedAt

@@ -28,11 +28,11 @@ func (s rbac) Create(ctx context.Context, m *store.RBACMapping) error {
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
 		if v.rbac.get(r.ID) != nil {
-			return fmt.Errorf("rbac mapping %s: id exists: %w", r.ID, store.ErrConflict)
+			return failedStatement(fmt.Errorf("rbac mapping %s: id exists: %w", r.ID, store.ErrConflict))
 		}
 		if id, other := v.rbac.lookup(v.db.rbacGrant, grantKey(r.IAMPrincipalARN, r.Team, r.Role)); other != nil {
-			return fmt.Errorf("rbac mapping: %s already has role %s in team %s (mapping %s): %w",
-				r.IAMPrincipalARN, r.Role, r.Team, id, store.ErrConflict)
+			return failedStatement(fmt.Errorf("rbac mapping: %s already has role %s in team %s (mapping %s): %w",
+				r.IAMPrincipalARN, r.Role, r.Team, id, store.ErrConflict))
 		}
 		v.rbac.put(r.ID, r)
 		m.ID, m.CreatedAt, m.UpdatedAt = r.ID, now, now

@@ -16,10 +16,11 @@ type tx struct {
 	readOnly bool
 	stores   store.Stores
 
-	mu   sync.Mutex // serializes calls, in case a caller shares the tx
-	done bool
-	ov   overlay
-	view *view // the committed tables under ov
+	mu      sync.Mutex // serializes calls, in case a caller shares the tx
+	done    bool
+	aborted error // the failed statement that aborted the transaction, if any (see abort.go)
+	ov      overlay
+	view    *view // the committed tables under ov
 }
 
 // Stores returns the sub-stores bound to the transaction.
@@ -27,7 +28,8 @@ func (t *tx) Stores() store.Stores { return t.stores }
 
 // Commit applies the transaction's writes and ends it. If ctx has ended,
 // nothing is applied (as pgx does not send COMMIT then, and the server
-// rolls back) and the error says so. It never fails otherwise.
+// rolls back) and the error says so; an aborted transaction is rolled back
+// with ErrTxAborted, as PostgreSQL's COMMIT does. It never fails otherwise.
 func (t *tx) Commit(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -36,6 +38,9 @@ func (t *tx) Commit(ctx context.Context) error {
 	}
 	t.done = true
 	defer t.b.unlock()
+	if t.aborted != nil {
+		return fmt.Errorf("transaction rolled back: %w", errAborted(t.aborted))
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("transaction rolled back: %w", err)
 	}
@@ -58,18 +63,18 @@ func (t *tx) Rollback(context.Context) error {
 }
 
 func (t *tx) read(ctx context.Context, fn func(v *view) error) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done {
-		return store.ErrTxDone
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return fn(t.view)
+	return t.run(ctx, false, fn)
 }
 
 func (t *tx) write(ctx context.Context, fn func(v *view) error) error {
+	return t.run(ctx, true, fn)
+}
+
+// run runs one statement of the transaction. A statement that fails as
+// PostgreSQL's would (failedStatement, and a write in a read-only
+// transaction) aborts the transaction: every later statement fails with
+// ErrTxAborted, and Commit rolls back.
+func (t *tx) run(ctx context.Context, writes bool, fn func(v *view) error) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {
@@ -78,8 +83,18 @@ func (t *tx) write(ctx context.Context, fn func(v *view) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if t.readOnly {
-		return &store.ValidationError{Field: "transaction", Reason: "cannot write in a read-only transaction"}
+	if t.aborted != nil {
+		return errAborted(t.aborted)
 	}
-	return fn(t.view)
+	var err error
+	if writes && t.readOnly {
+		err = failedStatement(&store.ValidationError{Field: "transaction", Reason: "cannot write in a read-only transaction"})
+	} else {
+		err = fn(t.view)
+	}
+	err, failed := statementFailed(err)
+	if failed {
+		t.aborted = err
+	}
+	return err
 }

@@ -72,9 +72,9 @@ func TestRollback(t *testing.T) {
 	f := newFixture(t)
 	c := newCluster()
 	boom := errors.New("boom")
-	err := f.s.WithTx(f.ctx, func(tx *store.Store) error {
-		must(t, tx.Clusters.Create(f.ctx, c))
-		_, created, err := tx.Idempotency.Reserve(f.ctx, store.IdempotencyReservation{Scope: "s", Key: "k", RequestHash: "h1", TTL: time.Hour})
+	err := f.s.WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
+		must(t, tx.Clusters.Create(ctx, c))
+		_, created, err := tx.Idempotency.Reserve(ctx, store.IdempotencyReservation{Scope: "s", Key: "k", RequestHash: "h1", TTL: time.Hour})
 		must(t, err)
 		if !created {
 			t.Fatal("first reservation not created")
@@ -98,7 +98,7 @@ func TestRollback(t *testing.T) {
 	cancel()
 	must(t, tx.Rollback(ctx))
 	// The write token was returned: a new transaction can start.
-	must(t, f.s.WithTx(f.ctx, func(*store.Store) error { return nil }))
+	must(t, f.s.WithTx(f.ctx, func(context.Context, *store.Store) error { return nil }))
 
 	defer func() {
 		if recover() == nil {
@@ -110,30 +110,30 @@ func TestRollback(t *testing.T) {
 			t.Fatalf("%d clusters after a panicking tx, want 1", total)
 		}
 	}()
-	_ = f.s.WithTx(f.ctx, func(tx *store.Store) error {
-		must(t, tx.Clusters.Create(f.ctx, newCluster()))
+	_ = f.s.WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
+		must(t, tx.Clusters.Create(ctx, newCluster()))
 		panic("fn panics")
 	})
 }
 
-// TestOuterReadsInsideTx: reads through the outer store inside WithTx do
-// not wait for the transaction.
+// TestOuterReadsInsideTx: reads through the outer store inside WithTx, with
+// a context that does not carry the transaction, do not wait for it.
 func TestOuterReadsInsideTx(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	c := f.cluster(t, ready)
 	j := f.job(t, c.ID, store.JobPostConfigure)
-	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second)
+	outer, cancel := context.WithTimeout(f.ctx, 10*time.Second)
 	defer cancel()
-	must(t, f.s.WithTx(ctx, func(tx *store.Store) error {
+	must(t, f.s.WithTx(outer, func(ctx context.Context, tx *store.Store) error {
 		get(tx.Clusters.GetByIDForUpdate(ctx, c.ID))(t)
 		get(tx.Jobs.MarkStarted(ctx, j.ID))(t)
-		if got := get(f.s.Jobs.GetByID(ctx, j.ID))(t); got.Status != store.JobPending {
+		if got := get(f.s.Jobs.GetByID(outer, j.ID))(t); got.Status != store.JobPending {
 			t.Fatalf("outer read sees %s", got.Status)
 		}
-		_, _, err := f.s.Clusters.List(ctx, store.ClusterFilters{})
+		_, _, err := f.s.Clusters.List(outer, store.ClusterFilters{})
 		must(t, err)
-		_, err = f.s2.JobLocks.Get(ctx, c.ID)
+		_, err = f.s2.JobLocks.Get(outer, c.ID)
 		wantErr(t, err, store.ErrNotFound, "outer lock read")
 		return nil
 	}))
@@ -193,12 +193,12 @@ func TestTxEnd(t *testing.T) {
 	_, err = f.s.Clusters.GetByID(f.ctx, c.ID)
 	wantErr(t, err, store.ErrNotFound, "cluster of a commit after cancel")
 
-	err = f.s.WithTx(f.ctx, func(tx *store.Store) error {
-		return tx.Clusters.Create(f.ctx, newCluster())
+	err = f.s.WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
+		return tx.Clusters.Create(ctx, newCluster())
 	}, store.ReadOnly())
 	wantErr(t, err, store.ErrInvalidArgument, "write in a read-only tx")
-	must(t, f.s.WithTx(f.ctx, func(tx *store.Store) error {
-		_, _, err := tx.Clusters.List(f.ctx, store.ClusterFilters{})
+	must(t, f.s.WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
+		_, _, err := tx.Clusters.List(ctx, store.ClusterFilters{})
 		return err
 	}, store.ReadOnly(), store.Serializable()))
 }
@@ -215,9 +215,9 @@ func TestReadersSeeWholeCommits(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for range txs {
-				err := f.handle(w).WithTx(f.ctx, func(tx *store.Store) error {
+				err := f.handle(w).WithTx(f.ctx, func(ctx context.Context, tx *store.Store) error {
 					for range 2 {
-						if err := tx.Clusters.Create(f.ctx, newCluster()); err != nil {
+						if err := tx.Clusters.Create(ctx, newCluster()); err != nil {
 							return err
 						}
 					}

@@ -3,7 +3,9 @@ package memory
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +31,7 @@ func (s usage) RecordBatch(ctx context.Context, samples []*store.UsageSample) er
 		for i, in := range samples {
 			r := cloneUsage(in)
 			if v.clusters.get(r.ClusterID) == nil {
-				return fmt.Errorf("usage sample: %w", clusterNotFound(r.ClusterID))
+				return failedStatement(fmt.Errorf("usage sample: %w", clusterNotFound(r.ClusterID)))
 			}
 			if id, cur := v.usage.lookup(v.db.usageInstant, instantKey(r)); cur != nil {
 				r.ID = id // an upsert keeps the existing row's ID
@@ -38,7 +40,7 @@ func (s usage) RecordBatch(ctx context.Context, samples []*store.UsageSample) er
 					r.ID = store.NewID(store.PrefixUsage)
 				}
 				if v.usage.get(r.ID) != nil || ids[r.ID] {
-					return fmt.Errorf("usage sample %s: id exists: %w", r.ID, store.ErrConflict)
+					return failedStatement(fmt.Errorf("usage sample %s: id exists: %w", r.ID, store.ErrConflict))
 				}
 			}
 			ids[r.ID] = true
@@ -73,10 +75,19 @@ func (s usage) List(ctx context.Context, clusterID string, from, to time.Time) (
 	return out, err
 }
 
-// tally accumulates one summary; cost is exact, in units of 0.0001.
+// tally accumulates one summary. The cost is summed exactly, as
+// PostgreSQL's sum over NUMERIC does, of each cost's shortest decimal form
+// (what the PostgreSQL backend stores), and rounded to a float64 once.
 type tally struct {
 	samples int
-	units   int64
+	cost    big.Rat
+}
+
+// addCost adds c to the sum as the decimal strconv writes for it.
+func (t *tally) addCost(c float64) {
+	var r big.Rat
+	r.SetString(strconv.FormatFloat(c, 'f', -1, 64)) // always a valid decimal: c is finite
+	t.cost.Add(&t.cost, &r)
 }
 
 // summarize groups the samples in r by group(sample's cluster), ordered by
@@ -106,14 +117,15 @@ func (s usage) summarize(ctx context.Context, r store.UsageRange, group func(*st
 			}
 			t.samples++
 			if u.EstimatedHourlyCost != nil {
-				t.units += costUnits(*u.EstimatedHourlyCost)
+				t.addCost(*u.EstimatedHourlyCost)
 			}
 		}
 		hours := store.SampleInterval.Hours()
 		out = make([]store.UsageSummary, 0, len(sums))
 		for k, t := range sums {
+			cost, _ := t.cost.Float64() // the nearest float64, as PostgreSQL's ::float8
 			out = append(out, store.UsageSummary{Key: k, Samples: t.samples, Hours: float64(t.samples) * hours,
-				EstimatedCost: float64(t.units) / 1e4 * hours})
+				EstimatedCost: cost * hours})
 		}
 		return nil
 	})

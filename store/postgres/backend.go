@@ -7,6 +7,35 @@
 // a parameter, or else the database's statement_timestamp(). The worker's
 // own clock is never used, so workers with skewed clocks still agree on
 // who holds a lock.
+//
+// Database failures that pass by themselves (a terminated session, a
+// restart, a failover, a read-only server, a refused connection) are
+// reported as store.ErrUnavailable, and as store.ErrCommitUnknown too when
+// a write may have reached the server: IsUnavailable lists them. A BEGIN,
+// or a statement that never reached the server, is retried once on a fresh
+// connection, and pools made by NewPool never hand out a connection whose
+// server side ended while it was idle.
+//
+// # Lock order
+//
+// Every path that locks a cluster's row and its lock row (job_locks) takes
+// the cluster row first, then the lock row, then the lock's job row, and
+// locks several rows of one table in key order. The row locks are the
+// weakest that do the job: FOR NO KEY UPDATE on a cluster row
+// (GetByIDForUpdate, LockRunnable, Requeue, Finish), never FOR UPDATE,
+// because a job_locks or jobs write checks its foreign keys with FOR KEY
+// SHARE on the referenced cluster and job rows, which FOR NO KEY UPDATE lets
+// through and FOR UPDATE blocked; and FOR NO KEY UPDATE on a lock row in a
+// fenced write, not FOR SHARE, which two writers of one lock would both get
+// and then each wait to upgrade. So: the manual pattern (GetByIDForUpdate,
+// Acquire, MarkStarted, UpdateStatus), Claim and ClaimMany (LockRunnable on
+// job and cluster rows, which skips locked rows and so never waits; then
+// the lock rows, in cluster order), Finish and FinishMany (the clusters, in
+// ID order, then the fenced writes and the releases), Requeue and
+// RecoverStuck (cluster, lock row, job) and DeleteExpired (the expired lock
+// rows in cluster order) cannot wait for each other in a cycle. A plain
+// Acquire, Extend or Release locks only the lock row. The deterministic
+// tests in lockorder_test.go reproduce each deadlock the old order caused.
 package postgres
 
 import (
@@ -20,9 +49,10 @@ import (
 
 // Backend implements store.Backend on a PostgreSQL connection pool. Its
 // autocommit sub-stores run each call on a pool connection; a transaction's
-// sub-stores run on the transaction's connection, so code inside WithTx
-// that reads through the outer Store uses another connection and never
-// waits for its own transaction.
+// sub-stores run on the transaction's connection. (A call through the
+// outer Store with the context WithTx gives fn is refused by package store;
+// with another context it runs on another connection, outside the
+// transaction.)
 type Backend struct {
 	pool     beginner
 	clock    store.Clock
@@ -77,16 +107,17 @@ func newBackend(pool beginner, opts ...Option) *Backend {
 // (autocommit; the few operations that need several statements run them in
 // a short transaction of their own).
 func (b *Backend) Stores() store.Stores {
-	return b.stores(conn{q: b.pool, pool: b.pool, clock: b.clock})
+	return b.stores(conn{q: pooled{b.pool}, pool: b.pool, clock: b.clock})
 }
 
-// Begin starts a transaction with the given isolation and access mode.
+// Begin starts a transaction with the given isolation and access mode. A
+// BEGIN that met a dead connection is tried once more (see begin).
 func (b *Backend) Begin(ctx context.Context, opts store.TxOptions) (store.BackendTx, error) {
-	tx, err := b.pool.BeginTx(ctx, txOptions(opts))
+	tx, err := begin(ctx, b.pool, opts)
 	if err != nil {
 		return nil, mapError(ctx, err, "begin")
 	}
-	c := conn{q: tx, clock: b.clock}
+	c := conn{q: inTx{tx: tx, readOnly: opts.ReadOnly}, clock: b.clock}
 	return &backendTx{tx: tx, stores: b.stores(c), batchWriter: batchWriter{c}}, nil
 }
 

@@ -47,7 +47,9 @@ var (
 	// live); s: the job RUNNING, for the granted ones only; m: the cluster
 	// in its running status where that differs. The job and cluster rows
 	// are locked by LockRunnable in this transaction, so the statuses are
-	// the ones StartJobs was given. One row per granted lock: its item,
+	// the ones StartJobs was given; the lock rows are taken in cluster
+	// order (see "Lock order" in the package documentation). One row per
+	// granted lock: its item,
 	// whether the cluster moved, the lock, and the job (NULL columns if
 	// it did not start, which the caller reports).
 	//
@@ -57,7 +59,7 @@ var (
 		" WITH ORDINALITY AS i(job_id, cluster_id, to_status, ord))," +
 		" a AS (INSERT INTO job_locks AS l (" + joinColumns(lockColumns) + ")" +
 		" SELECT j.cluster_id, j.id, ?::text, nextval('job_lock_tokens'), " + nowSQL + ", " + nowSQL + " + ?::interval" +
-		" FROM i JOIN jobs j ON j.id = i.job_id AND j.cluster_id = i.cluster_id ORDER BY i.ord " +
+		" FROM i JOIN jobs j ON j.id = i.job_id AND j.cluster_id = i.cluster_id ORDER BY j.cluster_id " +
 		lockConflictSQL + " RETURNING " + joinColumns(qualify("l", lockColumns)) + ")," +
 		" s AS (UPDATE jobs j SET status = " + literals(store.JobRunning) + ", attempt = j.attempt + 1," +
 		" started_at = " + nowSQL + ", retry_at = NULL, ended_at = NULL, updated_at = " + nowSQL +
@@ -71,9 +73,15 @@ var (
 		" ORDER BY i.ord")
 	// batchGetJobsSQL: $1 job IDs.
 	batchGetJobsSQL = mustSQL(psql.Select(jobColumns...).From("jobs").Where("id = ANY(?::text[])", nil))
+	// batchLockClustersSQL locks the clusters of a finish batch, in ID
+	// order, before batchEndSQL touches their lock rows (see
+	// "Lock order" in the package documentation). $1 cluster IDs.
+	batchLockClustersSQL = mustSQL(psql.Select("id").From("clusters").Where("id = ANY(?::text[])", nil).
+				OrderBy("id").Suffix("FOR NO KEY UPDATE"))
 	// batchEndSQL ends every job of a batch in one statement, each as
-	// Finish's writes would: l: the lock rows still carrying the item's
-	// token, locked FOR SHARE (the fence, see fenced); w: the job write,
+	// Finish's writes would, its clusters already locked
+	// (batchLockClustersSQL): l: the lock rows still carrying the item's
+	// token, locked in cluster order (the fence, see fenced); w: the job write,
 	// only while RUNNING under such a lock; cl: the written jobs'
 	// clusters that have an end status, locked, with their latest status;
 	// m: the cluster moves the state machine allows (destroyed_at set on
@@ -89,7 +97,7 @@ var (
 		" ?::text[], ?::interval[], ?::jsonb[], ?::text[])" +
 		" WITH ORDINALITY AS i(cluster_id, job_id, token, status, code, msg, after, md, end_status, ord))," +
 		" l AS (SELECT jl.cluster_id, jl.job_id FROM job_locks jl JOIN i ON jl.cluster_id = i.cluster_id" +
-		" AND jl.job_id = i.job_id AND jl.token = i.token AND jl." + heldSQL + " FOR SHARE OF jl)," +
+		" AND jl.job_id = i.job_id AND jl.token = i.token AND jl." + heldSQL + " ORDER BY jl.cluster_id FOR NO KEY UPDATE OF jl)," +
 		" w AS (UPDATE jobs j SET status = i.status," +
 		" error_code = CASE WHEN i.status = " + literals(store.JobSucceeded) + " THEN j.error_code ELSE i.code END," +
 		" error_message = CASE WHEN i.status = " + literals(store.JobSucceeded) + " THEN j.error_message ELSE i.msg END," +
@@ -101,7 +109,7 @@ var (
 		" WHERE j.id = l.job_id AND j.cluster_id = l.cluster_id AND j.status = " + runningSQL +
 		" RETURNING i.ord, i.token, i.end_status, " + joinColumns(qualify("j", jobColumns)) + ")," +
 		" cl AS (SELECT c.id, c.status, w.end_status FROM clusters c JOIN w ON c.id = w.cluster_id" +
-		" WHERE w.end_status <> '' FOR UPDATE OF c)," +
+		" WHERE w.end_status <> '' FOR NO KEY UPDATE OF c)," +
 		" m AS (UPDATE clusters c SET status = cl.end_status, updated_at = " + nowSQL + "," +
 		" destroyed_at = CASE WHEN cl.end_status = " + literals(store.ClusterDestroyed) + " THEN " + nowSQL +
 		" ELSE c.destroyed_at END FROM cl WHERE c.id = cl.id AND cl.status <> cl.end_status" +
@@ -187,8 +195,9 @@ func (b batchWriter) GetJobs(ctx context.Context, ids []string) ([]*store.Job, e
 	return out, nil
 }
 
-// EndJobs makes the fenced writes, cluster moves and lock releases of a
-// finish batch in one statement (batchEndSQL).
+// EndJobs locks the batch's clusters (batchLockClustersSQL), then makes
+// the fenced writes, cluster moves and lock releases in one statement
+// (batchEndSQL).
 func (b batchWriter) EndJobs(ctx context.Context, ends []store.JobEnd) ([]*store.Job, error) {
 	n := len(ends)
 	clusterIDs, jobIDs, statuses := make([]string, n), make([]string, n), make([]string, n)
@@ -201,6 +210,9 @@ func (b batchWriter) EndJobs(ctx context.Context, ends []store.JobEnd) ([]*store
 		if len(e.Metadata) > 0 {
 			md[i] = jsonText(e.Metadata)
 		}
+	}
+	if _, err := b.c.q.Exec(ctx, batchLockClustersSQL, clusterIDs); err != nil {
+		return nil, mapError(ctx, err, "lock clusters")
 	}
 	now := b.c.now()
 	rows, err := b.c.q.Query(ctx, batchEndSQL, clusterIDs, jobIDs, tokens, statuses, codes, msgs, afters, md,

@@ -86,7 +86,7 @@ var (
 	clusterGetSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").Where("id = ?", nil))
 	// $1 id.
 	clusterGetForUpdateSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").Where("id = ?", nil).
-				Suffix("FOR UPDATE"))
+				Suffix("FOR NO KEY UPDATE"))
 	// $1 status, $2 now, $3 whether the status is DESTROYED, $4 now, $5 id,
 	// $6 allowed statuses. The compare-and-set: the row changes only from
 	// a status in $6.
@@ -135,7 +135,10 @@ func (s clusterStore) GetByID(ctx context.Context, id string) (*store.Cluster, e
 	return c, nil
 }
 
-// GetByIDForUpdate is GetByID with SELECT … FOR UPDATE.
+// GetByIDForUpdate is GetByID with SELECT … FOR NO KEY UPDATE: it blocks
+// every other writer of the row, and lets the foreign-key checks of rows
+// that reference it (a job's insert, a lock's grant: FOR KEY SHARE) through
+// (see "Lock order" in the package documentation).
 func (s clusterStore) GetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
 	c, err := clusters.queryOne(ctx, s.q, clusterGetForUpdateSQL, id)
 	if err != nil {

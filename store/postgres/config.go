@@ -128,6 +128,12 @@ func DefaultConfig(connString string) (*Config, error) {
 // target, rather than at the first query. cfg is not modified. Bound the
 // attempt with ctx (or connect_timeout in the connection string). The caller
 // closes the pool.
+//
+// The pool does not hand out a connection whose server side ended while it
+// was idle in the pool (a terminated backend, a restart, a failover): it
+// replaces it with a fresh one (see probe.go); PoolConfig's own PrepareConn
+// (or BeforeAcquire) hook, if any, then runs on the connections it keeps.
+// Use NewPool rather than pgxpool.NewWithConfig for pools given to New.
 func NewPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 	if cfg == nil || cfg.PoolConfig == nil {
 		return nil, errors.New("postgres: NewPool: Config and its PoolConfig must not be nil (use DefaultConfig)")
@@ -145,6 +151,7 @@ func NewPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 		pc.ConnConfig.RuntimeParams["lock_timeout"] = fmt.Sprintf("%dms", ms)
 	}
 	pc.ConnConfig.Tracer = cfg.tracer(ctx, pc.ConnConfig.Tracer)
+	pc.PrepareConn = alivePrepareConn(callersPrepareConn(pc)) // see probe.go
 
 	target := fmt.Sprintf("database %q on %s:%d as %q",
 		pc.ConnConfig.Database, pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.User)
@@ -215,4 +222,17 @@ func slogLevel(l tracelog.LogLevel) slog.Level {
 	default:
 		return slog.LevelDebug - 4
 	}
+}
+
+// callersPrepareConn returns the PrepareConn hook pc had, if any, or its
+// deprecated BeforeAcquire as one: pgxpool ignores BeforeAcquire once
+// PrepareConn is set, and NewPool sets it, so the caller's hook must be
+// called from there.
+func callersPrepareConn(pc *pgxpool.Config) func(context.Context, *pgx.Conn) (bool, error) {
+	//lint:ignore SA1019 honouring the caller's deprecated hook is the point
+	before := pc.BeforeAcquire
+	if pc.PrepareConn != nil || before == nil {
+		return pc.PrepareConn
+	}
+	return func(ctx context.Context, c *pgx.Conn) (bool, error) { return before(ctx, c), nil }
 }

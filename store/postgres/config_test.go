@@ -287,3 +287,36 @@ func TestConfigLogger(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigKeepsCallersAcquireHooks: NewPool installs its own PrepareConn
+// (the dead-connection check), and the caller's PrepareConn, or its
+// deprecated BeforeAcquire, still runs on every checkout.
+func TestConfigKeepsCallersAcquireHooks(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.New(t)
+	for _, hook := range []string{"PrepareConn", "BeforeAcquire"} {
+		t.Run(hook, func(t *testing.T) {
+			cfg, err := postgres.DefaultConfig(db.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var calls atomic.Int64
+			if hook == "PrepareConn" {
+				cfg.PoolConfig.PrepareConn = func(context.Context, *pgx.Conn) (bool, error) { calls.Add(1); return true, nil }
+			} else {
+				//lint:ignore SA1019 the deprecated hook must keep working
+				cfg.PoolConfig.BeforeAcquire = func(context.Context, *pgx.Conn) bool { calls.Add(1); return true }
+			}
+			pool := newTestPool(t, cfg)
+			before := calls.Load()
+			for range 3 {
+				if _, err := pool.Exec(t.Context(), "SELECT 1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := calls.Load() - before; got != 3 {
+				t.Fatalf("the caller's %s ran %d times for 3 checkouts, want 3", hook, got)
+			}
+		})
+	}
+}

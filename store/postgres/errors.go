@@ -36,6 +36,7 @@ const (
 	codeLockNotAvailable         = "55P03"
 	codeQueryCanceled            = "57014"
 	codeReadOnlyTransaction      = "25006"
+	codeInFailedSQLTransaction   = "25P02"
 )
 
 // mapError is the one place database errors become store errors. what
@@ -44,6 +45,7 @@ const (
 // chain next to the sentinel, so both errors.Is(err, store.ErrConflict)
 // and errors.As(err, &pgErr) work:
 //
+//	(classified by the querier layer)    store.ErrUnavailable, see unavailable.go
 //	pgx.ErrNoRows                        store.ErrNotFound
 //	pgx.ErrTxClosed                      store.ErrTxDone
 //	23505 unique_violation               store.ErrConflict
@@ -51,6 +53,7 @@ const (
 //	23514, 23502, 22001, 22003, 22007,
 //	22008, 22021, 22P02, 22P05           store.ErrInvalidArgument (a *store.ValidationError)
 //	40001, 40P01                         store.ErrSerialization (WithTx retries it)
+//	25P02 in_failed_sql_transaction      store.ErrTxAborted
 //	55P03 lock_not_available             ErrLockNotAvailable (a store.ErrConflict)
 //	57014 query_canceled                 the context's error, or context.DeadlineExceeded
 //	                                     for a statement_timeout
@@ -59,6 +62,9 @@ const (
 func mapError(ctx context.Context, err error, what string) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, store.ErrUnavailable) { // classified by the querier layer
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(what)
@@ -82,10 +88,14 @@ func mapError(ctx context.Context, err error, what string) error {
 	case codeSerializationFailure, codeDeadlockDetected:
 		return fmt.Errorf("%s: %w: %w", what, store.ErrSerialization, err)
 	case codeReadOnlyTransaction:
-		// As the memory backend: a write in a ReadOnly transaction is bad input.
+		// Only in a transaction the caller opened ReadOnly (elsewhere the
+		// querier layer made it ErrUnavailable). As the memory backend: a
+		// write in a ReadOnly transaction is bad input.
 		return fmt.Errorf("%s: %w: %w", what, &store.ValidationError{Field: "transaction", Reason: "read-only transaction"}, err)
 	case codeLockNotAvailable:
 		return fmt.Errorf("%s: %w: %w", what, ErrLockNotAvailable, err)
+	case codeInFailedSQLTransaction:
+		return fmt.Errorf("%s: %w: %w", what, store.ErrTxAborted, err)
 	case codeQueryCanceled:
 		cause := ctx.Err()
 		if cause == nil {

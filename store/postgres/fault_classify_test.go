@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"syscall"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ocpctl/ocpstore/store"
@@ -31,19 +34,21 @@ func TestFaultCommitErrorClassification(t *testing.T) {
 		name        string
 		err         error
 		unknown     bool
+		unavailable bool // the server or the connection went away
 		alsoMatches error
 	}{
 		{"terminated backend (57P01 FATAL)", &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL",
-			Code: "57P01", Message: "terminating connection due to administrator command"}, true, nil},
-		{"localized FATAL without the unlocalized field", &pgconn.PgError{Severity: "FATAL", Code: "57P02"}, true, nil},
-		{"server crash (PANIC)", &pgconn.PgError{Severity: "PANIC", SeverityUnlocalized: "PANIC", Code: "XX000"}, true, nil},
+			Code: "57P01", Message: "terminating connection due to administrator command"}, true, true, nil},
+		{"localized FATAL without the unlocalized field", &pgconn.PgError{Severity: "FATAL", Code: "57P02"}, true, true, nil},
+		{"server crash (PANIC)", &pgconn.PgError{Severity: "PANIC", SeverityUnlocalized: "PANIC", Code: "XX000"}, true, true, nil},
 		{"idle_in_transaction_session_timeout", &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL",
-			Code: codeIdleInTxTimeout}, false, nil},
+			Code: codeIdleInTxTimeout}, false, false, nil},
 		{"serialization failure at commit", &pgconn.PgError{Severity: "ERROR", SeverityUnlocalized: "ERROR",
-			Code: codeSerializationFailure}, false, store.ErrSerialization},
-		{"pgx's conn closed after COMMIT was sent", retryable{fmt.Errorf("wrapped: %w", pgconn.ErrConnClosed)}, true, nil},
-		{"EOF while waiting for the reply", io.ErrUnexpectedEOF, true, nil},
-		{"nothing written (safe to retry)", retryable{errors.New("write: broken pipe")}, false, nil},
+			Code: codeSerializationFailure}, false, false, store.ErrSerialization},
+		{"pgx's conn closed after COMMIT was sent", retryable{fmt.Errorf("wrapped: %w", pgconn.ErrConnClosed)}, true, true, nil},
+		{"EOF while waiting for the reply", io.ErrUnexpectedEOF, true, true, nil},
+		{"nothing written (safe to retry)", retryable{&net.OpError{Op: "write", Err: syscall.EPIPE}}, false, true, nil},
+		{"a statement of the transaction had failed", pgx.ErrTxCommitRollback, false, false, store.ErrTxAborted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -53,6 +58,9 @@ func TestFaultCommitErrorClassification(t *testing.T) {
 			}
 			if errors.Is(got, store.ErrCommitUnknown) != tc.unknown {
 				t.Errorf("commitError(%v) = %v; ErrCommitUnknown = %v, want %v", tc.err, got, !tc.unknown, tc.unknown)
+			}
+			if errors.Is(got, store.ErrUnavailable) != tc.unavailable {
+				t.Errorf("commitError(%v) = %v; ErrUnavailable = %v, want %v", tc.err, got, !tc.unavailable, tc.unavailable)
 			}
 			if tc.alsoMatches != nil && !errors.Is(got, tc.alsoMatches) {
 				t.Errorf("commitError(%v) = %v, want it to match %v", tc.err, got, tc.alsoMatches)

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -77,12 +78,12 @@ func TestFaultCommitCut(t *testing.T) {
 			c := newFaultCluster(store.ClusterPending)
 			runs := 0
 			cut(t, mode.mode, "WithTx", func() error {
-				return s.WithTx(t.Context(), func(tx *store.Store) error {
+				return s.WithTx(t.Context(), func(ctx context.Context, tx *store.Store) error {
 					runs++
-					if err := tx.Clusters.Create(t.Context(), c); err != nil {
+					if err := tx.Clusters.Create(ctx, c); err != nil {
 						return err
 					}
-					return tx.Audit.Log(t.Context(), &store.AuditEvent{Actor: "test", Action: "cluster.create",
+					return tx.Audit.Log(ctx, &store.AuditEvent{Actor: "test", Action: "cluster.create",
 						TargetClusterID: &c.ID, Status: store.AuditSuccess})
 				})
 			})

@@ -67,7 +67,7 @@ func TestFaultContext(t *testing.T) {
 	t.Run("CancelBetweenStatements", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		c := newFaultCluster(store.ClusterPending)
-		err := s.WithTx(ctx, func(tx *store.Store) error {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 			if err := tx.Clusters.Create(ctx, c); err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ func TestFaultContext(t *testing.T) {
 	t.Run("CancelBeforeCommit", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		c := newFaultCluster(store.ClusterPending)
-		err := s.WithTx(ctx, func(tx *store.Store) error {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 			if err := tx.Clusters.Create(ctx, c); err != nil {
 				return err
 			}
@@ -104,7 +104,7 @@ func TestFaultContext(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), faultDeadline)
 		defer cancel()
 		other := newFaultCluster(store.ClusterPending)
-		err := s.WithTx(ctx, func(tx *store.Store) error {
+		err := s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 			if err := tx.Clusters.Create(ctx, other); err != nil {
 				return err
 			}

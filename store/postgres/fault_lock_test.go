@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ func TestFaultLockTimeout(t *testing.T) {
 		release := env.holdRows(t, "SELECT 1 FROM clusters WHERE id = $1 FOR UPDATE", c.ID)
 		retries := s.Stats().Retries
 		timedOut(t, "GetByIDForUpdate in WithTx", func() error {
-			return s.WithTx(ctx, func(tx *store.Store) error {
+			return s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 				_, err := tx.Clusters.GetByIDForUpdate(ctx, c.ID)
 				return err
 			})

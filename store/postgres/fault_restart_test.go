@@ -85,7 +85,7 @@ func TestFaultServerRestart(t *testing.T) {
 				}
 				c := newFaultCluster(store.ClusterPending)
 				w := restartWrite{id: c.ID, started: time.Now()}
-				w.err = s.WithTx(ctx, func(tx *store.Store) error {
+				w.err = s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
 					if err := tx.Clusters.Create(ctx, c); err != nil {
 						return err
 					}

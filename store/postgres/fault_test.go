@@ -43,11 +43,14 @@ type faultEnv struct {
 
 // newFaultEnv gives t a fresh database. It skips t when the server is older
 // than PostgreSQL 14, whose pg_terminate_backend cannot wait for the backend
-// to exit (the fault tests need that to kill deterministically).
+// to exit (the fault tests need that to kill deterministically). No fault
+// may cause a deadlock: t fails if PostgreSQL detects one in the database
+// (watchDeadlocks).
 func newFaultEnv(t *testing.T) *faultEnv {
 	t.Helper()
 	db := postgrestest.New(t)
-	e := &faultEnv{db: db, admin: db.Pool(t)}
+	e := &faultEnv{db: db, admin: watcherPool(t, db)}
+	watchDeadlocks(t, e.admin, db.Name)
 	var version int
 	if err := e.admin.QueryRow(t.Context(), "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
 		t.Fatal(err)

@@ -64,18 +64,24 @@ var (
 
 // fenced renders a fenced job write: the SET list of b applied only while
 // the job is RUNNING and the lock row with the caller's token exists. The
-// CTE locks that lock row FOR SHARE in the same statement: a concurrent
-// takeover (Acquire's ON CONFLICT … DO UPDATE) either committed first, and
-// then the locking read re-checks the row's latest version, finds a new
-// token and yields nothing; or it waits for this transaction to end. A
-// plain EXISTS on job_locks would not be safe under READ COMMITTED (its
-// snapshot is not re-checked when the UPDATE waits for the job row).
+// CTE locks that lock row FOR NO KEY UPDATE in the same statement, before
+// the job row (see "Lock order" in the package documentation): a
+// concurrent takeover (Acquire's ON CONFLICT … DO UPDATE) either committed
+// first, and then the locking read
+// re-checks the row's latest version, finds a new token and yields
+// nothing; or it waits for this transaction to end. A plain EXISTS on
+// job_locks would not be safe under READ COMMITTED (its snapshot is not
+// re-checked when the UPDATE waits for the job row). Not FOR SHARE: two
+// writers of one lock (a Finish and a retried fenced write) would both get
+// it, each then wait for the other (the job row, then the release of the
+// lock row) and deadlock; with the stronger lock the second waits at the
+// lock row and then finds it released.
 //
 // Arguments: $1 cluster, $2 job, $3 token, then b's SET arguments, then
 // job, cluster.
 func fenced(b sq.UpdateBuilder) string {
 	return mustSQL(b.
-		Prefix("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL+" FOR SHARE)", nil, nil, nil).
+		Prefix("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL+" FOR NO KEY UPDATE)", nil, nil, nil).
 		Where("id = ? AND cluster_id = ?", nil, nil).
 		Where("status = " + runningSQL).
 		Where("EXISTS (SELECT 1 FROM l)").
@@ -148,18 +154,20 @@ var (
 			" AND o.status IN ("+activeSQL+") AND (o.created_at, o.id) < (j.created_at, j.id))").
 		Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id AND l."+heldSQL+" AND l.expires_at > "+nowSQL+")", nil).
 		OrderBy("j.created_at", "j.id").
-		Suffix("LIMIT ? FOR UPDATE OF j, c SKIP LOCKED", nil))
+		Suffix("LIMIT ? FOR NO KEY UPDATE OF j, c SKIP LOCKED", nil))
 	// $1 now, $2 limit: RUNNING jobs without a live lock of their own.
 	jobListStuckSQL = mustSQL(psql.Select(qualify("j", jobColumns)...).From("jobs j").
 			Where("j.status = "+runningSQL).
 			Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id"+
 			" AND l.job_id = j.id AND l."+heldSQL+" AND l.expires_at > "+nowSQL+")", nil).
 		OrderBy("j.started_at", "j.id").Suffix("LIMIT ?", nil))
-	// $1 id.
-	jobClusterSQL = mustSQL(psql.Select("cluster_id").From("jobs").Where("id = ?", nil))
+	// $1 id: the job's cluster, its row locked first (see "Lock order" in
+	// the package documentation).
+	jobClusterSQL = mustSQL(psql.Select("c.id").From("jobs j JOIN clusters c ON c.id = j.cluster_id").
+			Where("j.id = ?", nil).Suffix("FOR NO KEY UPDATE OF c"))
 	// $1 now, $2 cluster, $3 job: is the job's own lock live? Locks it.
 	jobLockLiveSQL = mustSQL(psql.Select("expires_at > "+nowSQL).From("job_locks").
-			Where("cluster_id = ? AND job_id = ? AND "+heldSQL, nil, nil).Suffix("FOR UPDATE"))
+			Where("cluster_id = ? AND job_id = ? AND "+heldSQL, nil, nil).Suffix("FOR NO KEY UPDATE"))
 	// $1 now, $2 code, $3 message, $4 now, $5 now, $6 id. RETRYING and
 	// runnable now while attempts are left, else FAILED as abandoned.
 	jobRequeueSQL = mustSQL(psql.Update("jobs").
@@ -316,7 +324,8 @@ func (s jobStore) fencedWrite(ctx context.Context, lock *store.JobLock, sql stri
 }
 
 // LockRunnable returns up to q.Limit runnable jobs with their clusters,
-// both rows locked FOR UPDATE (see lockRunnableSQL).
+// both rows locked FOR NO KEY UPDATE (see lockRunnableSQL, and "Lock
+// order" in the package documentation).
 func (s jobStore) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
 	types := q.JobTypes
 	if len(types) == 0 {
@@ -338,10 +347,10 @@ func (s jobStore) ListStuck(ctx context.Context, limit int) ([]*store.Job, error
 }
 
 // Requeue takes back a stuck RUNNING job in one transaction: it locks the
-// job's own lock row (refusing a live one), moves the job to RETRYING or
-// FAILED, and releases that lock (sets released_at) so the old holder's
-// token stops being current. The lock row is locked before the job row, as the fenced writes
-// do, so the two cannot deadlock.
+// job's cluster row and then its own lock row (refusing a live one), moves
+// the job to RETRYING or FAILED, and releases that lock (sets released_at)
+// so the old holder's token stops being current. Cluster row, lock row,
+// job row: the package's lock order.
 func (s jobStore) Requeue(ctx context.Context, id string) (*store.Job, error) {
 	var job *store.Job
 	err := s.atomically(ctx, func(q querier) error {

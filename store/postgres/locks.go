@@ -84,9 +84,14 @@ var (
 			Where("cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL, nil, nil, nil))
 	// $1 cluster.
 	lockGetSQL = mustSQL(psql.Select(lockColumns...).From("job_locks").Where("cluster_id = ? AND "+heldSQL, nil))
-	// $1 now, $2 now.
+	// $1 now, $2 now, $3 now: the expired held rows, locked in cluster
+	// order before any is updated (see "Lock order" in the package
+	// documentation), then released. The outer conditions re-check each
+	// row's latest version.
 	lockDeleteExpiredSQL = mustSQL(psql.Update("job_locks").Set("released_at", nowExpr(nil)).
-				Where(heldSQL).Where("expires_at <= "+nowSQL, nil))
+				Where("cluster_id IN (SELECT cluster_id FROM job_locks WHERE "+heldSQL+" AND expires_at <= "+nowSQL+
+			" ORDER BY cluster_id FOR NO KEY UPDATE)", nil).
+		Where(heldSQL).Where("expires_at <= "+nowSQL, nil))
 )
 
 // lockStore implements store.JobLockStore.
@@ -149,7 +154,7 @@ func (s lockStore) Get(ctx context.Context, clusterID string) (*store.JobLock, e
 // stay, released, to keep the clusters' highest tokens.
 func (s lockStore) DeleteExpired(ctx context.Context) (int64, error) {
 	now := s.now()
-	tag, err := s.q.Exec(ctx, lockDeleteExpiredSQL, now, now)
+	tag, err := s.q.Exec(ctx, lockDeleteExpiredSQL, now, now, now)
 	if err != nil {
 		return 0, mapError(ctx, err, "delete expired locks")
 	}

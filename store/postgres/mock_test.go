@@ -96,7 +96,7 @@ func TestMockFencedWriteSQL(t *testing.T) {
 	t.Parallel()
 	mock, s := newMock(t, 0)
 	lock := &store.JobLock{ClusterID: "clu_1", JobID: "job_1", LockedBy: "w1", Token: 9}
-	mock.ExpectQuery(`^WITH l AS \(SELECT 1 FROM job_locks WHERE cluster_id = \$1 AND job_id = \$2 AND token = \$3 AND released_at IS NULL FOR SHARE\) `+
+	mock.ExpectQuery(`^WITH l AS \(SELECT 1 FROM job_locks WHERE cluster_id = \$1 AND job_id = \$2 AND token = \$3 AND released_at IS NULL FOR NO KEY UPDATE\) `+
 		`UPDATE jobs SET status = 'FAILED', error_code = \$4, error_message = \$5, .* `+
 		`WHERE id = \$8 AND cluster_id = \$9 AND status = 'RUNNING' AND EXISTS \(SELECT 1 FROM l\) RETURNING id, `).
 		WithArgs("clu_1", "job_1", int64(9), "E1", "boom", nil, nil, "job_1", "clu_1").
@@ -116,7 +116,7 @@ func TestMockLockRunnableSQL(t *testing.T) {
 		`AND j\.job_type = ANY\(\$2::text\[\]\) `+
 		`AND NOT EXISTS \(SELECT 1 FROM jobs o WHERE o\.cluster_id = j\.cluster_id AND o\.status IN \('PENDING', 'RUNNING', 'RETRYING'\) AND \(o\.created_at, o\.id\) < \(j\.created_at, j\.id\)\) `+
 		`AND NOT EXISTS \(SELECT 1 FROM job_locks l WHERE l\.cluster_id = j\.cluster_id AND l\.released_at IS NULL AND l\.expires_at > .*\) `+
-		`ORDER BY j\.created_at, j\.id LIMIT \$4 FOR UPDATE OF j, c SKIP LOCKED$`).
+		`ORDER BY j\.created_at, j\.id LIMIT \$4 FOR NO KEY UPDATE OF j, c SKIP LOCKED$`).
 		WithArgs(nil, []store.JobType{store.JobCreate}, nil, 1).
 		WillReturnRows(pgxmock.NewRows(runnables.columns))
 	mock.ExpectCommit()
@@ -185,9 +185,9 @@ func TestMockSerializationRetriedThenSurfaced(t *testing.T) {
 		mock.ExpectRollback()
 	}
 	runs := 0
-	err := s.WithTx(t.Context(), func(tx *store.Store) error {
+	err := s.WithTx(t.Context(), func(ctx context.Context, tx *store.Store) error {
 		runs++
-		_, err := tx.Clusters.GetByID(t.Context(), "clu_1")
+		_, err := tx.Clusters.GetByID(ctx, "clu_1")
 		return err
 	}, store.Serializable())
 	if !errors.Is(err, store.ErrSerialization) {
@@ -207,7 +207,7 @@ func TestMockSerializationRetriedThenCommitted(t *testing.T) {
 	mock.ExpectBeginTx(readCommitted)
 	mock.ExpectExec(`^DELETE FROM rbac_mappings WHERE id = \$1$`).WithArgs("rbac_1").WillReturnResult(pgxmock.NewResult("DELETE", 1))
 	mock.ExpectCommit()
-	err := s.WithTx(t.Context(), func(tx *store.Store) error { return tx.RBAC.Delete(t.Context(), "rbac_1") })
+	err := s.WithTx(t.Context(), func(ctx context.Context, tx *store.Store) error { return tx.RBAC.Delete(ctx, "rbac_1") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestMockPanicRollsBack(t *testing.T) {
 			t.Fatalf("recovered %v, want the panic to continue", r)
 		}
 	}()
-	_ = s.WithTx(t.Context(), func(*store.Store) error { panic("boom") })
+	_ = s.WithTx(t.Context(), func(context.Context, *store.Store) error { panic("boom") })
 	t.Fatal("WithTx returned after a panic")
 }
 
@@ -238,7 +238,7 @@ func TestMockCommitOnBrokenConnection(t *testing.T) {
 			mock, s := newMock(t, 3)
 			mock.ExpectBeginTx(readCommitted)
 			mock.ExpectCommit().WillReturnError(cause)
-			err := s.WithTx(t.Context(), func(*store.Store) error { return nil })
+			err := s.WithTx(t.Context(), func(context.Context, *store.Store) error { return nil })
 			if !errors.Is(err, store.ErrCommitUnknown) || !errors.Is(err, cause) {
 				t.Fatalf("got %v, want ErrCommitUnknown wrapping %v", err, cause)
 			}
@@ -256,7 +256,7 @@ func TestMockCommitSerializationIsRetried(t *testing.T) {
 	mock.ExpectCommit().WillReturnError(pgError("40001"))
 	mock.ExpectBeginTx(readCommitted)
 	mock.ExpectCommit()
-	if err := s.WithTx(t.Context(), func(*store.Store) error { return nil }); err != nil {
+	if err := s.WithTx(t.Context(), func(context.Context, *store.Store) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if s.Stats().Retries != 1 {
@@ -295,16 +295,17 @@ func anyArgs(n int) []any {
 }
 
 // TestMockRequeueLiveLockRollsBack checks that Requeue outside a
-// transaction runs in one of its own, locks the job's lock row first, and
-// rolls back without writing when that lock is live.
+// transaction runs in one of its own, locks the job's cluster row and then
+// its lock row first, and rolls back without writing when that lock is
+// live.
 func TestMockRequeueLiveLockRollsBack(t *testing.T) {
 	t.Parallel()
 	mock, s := newMock(t, 0)
 	mock.ExpectBeginTx(readCommitted)
-	mock.ExpectQuery(`^SELECT cluster_id FROM jobs WHERE id = \$1$`).WithArgs("job_1").
+	mock.ExpectQuery(`^SELECT c\.id FROM jobs j JOIN clusters c ON c\.id = j\.cluster_id WHERE j\.id = \$1 FOR NO KEY UPDATE OF c$`).WithArgs("job_1").
 		WillReturnRows(pgxmock.NewRows([]string{"cluster_id"}).AddRow("clu_1"))
 	mock.ExpectQuery(`^SELECT expires_at > COALESCE\(\$1::timestamptz, statement_timestamp\(\)\) FROM job_locks `+
-		`WHERE cluster_id = \$2 AND job_id = \$3 AND released_at IS NULL FOR UPDATE$`).WithArgs(nil, "clu_1", "job_1").
+		`WHERE cluster_id = \$2 AND job_id = \$3 AND released_at IS NULL FOR NO KEY UPDATE$`).WithArgs(nil, "clu_1", "job_1").
 		WillReturnRows(pgxmock.NewRows([]string{"live"}).AddRow(true))
 	mock.ExpectRollback()
 	_, err := s.Jobs.Requeue(t.Context(), "job_1")

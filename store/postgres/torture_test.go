@@ -13,10 +13,12 @@ import (
 // through two Stores on two separate pools, as two worker processes would
 // have. Set OCPSTORE_TORTURE_DURATION or OCPSTORE_TORTURE_OPS for a long
 // run.
+// PostgreSQL must detect no deadlock in the run's database.
 func TestTorture(t *testing.T) {
 	t.Parallel()
 	storetest.RunTorture(t, func(t *testing.T, clock store.Clock) (*store.Store, *store.Store) {
 		db := postgrestest.New(t)
+		watchDeadlocks(t, watcherPool(t, db), db.Name)
 		return postgres.New(db.Pool(t), postgres.WithClock(clock)), postgres.New(db.Pool(t), postgres.WithClock(clock))
 	})
 }

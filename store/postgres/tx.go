@@ -53,7 +53,8 @@ func (t *backendTx) Rollback(ctx context.Context) error {
 //   - another server error (a serialization failure detected at commit, a
 //     deferred constraint) went through the error funnel: the transaction
 //     did not commit;
-//   - a transaction that had already failed was rolled back by COMMIT;
+//   - a transaction that had already failed was rolled back by COMMIT:
+//     store.ErrTxAborted;
 //   - an error pgconn reports as safe to retry happened before COMMIT was
 //     sent (a cancelled context, say): it did not commit. Except "conn
 //     closed" (pgconn.ErrConnClosed): pgx v5 also reports a connection that
@@ -63,6 +64,10 @@ func (t *backendTx) Rollback(ctx context.Context) error {
 //   - anything else (io.EOF, a reset or closed connection, a timeout while
 //     waiting for the reply) means COMMIT may or may not have been applied:
 //     store.ErrCommitUnknown, wrapping the cause. It is never retried.
+//
+// When the cause is the server or the connection going away (see
+// unavailable.go), the error matches store.ErrUnavailable as well, with
+// ErrCommitUnknown whenever COMMIT may have been applied.
 func commitError(ctx context.Context, err error) error {
 	var pgErr *pgconn.PgError
 	switch {
@@ -71,18 +76,28 @@ func commitError(ctx context.Context, err error) error {
 	case errors.As(err, &pgErr) && pgErr.Code == codeIdleInTxTimeout:
 		return fmt.Errorf("commit: the server ended the idle transaction before COMMIT arrived, so it was rolled back: %w", err)
 	case errors.As(err, &pgErr) && sessionEnded(pgErr):
-		return fmt.Errorf("%w: the server ended the session during COMMIT: %w", store.ErrCommitUnknown, err)
+		return commitUnknown(ctx, fmt.Errorf("the server ended the session during COMMIT: %w", err))
 	case errors.As(err, &pgErr):
 		return mapError(ctx, err, "commit")
 	case errors.Is(err, pgx.ErrTxClosed):
 		return fmt.Errorf("commit: %w: %w", store.ErrTxDone, err)
 	case errors.Is(err, pgx.ErrTxCommitRollback):
-		return fmt.Errorf("commit: a statement of the transaction had failed, so it was rolled back: %w", err)
+		return fmt.Errorf("commit: a statement of the transaction had failed, so it was rolled back: %w: %w", store.ErrTxAborted, err)
 	case pgconn.SafeToRetry(err) && !errors.Is(err, pgconn.ErrConnClosed):
-		return fmt.Errorf("commit not sent, transaction not committed: %w", err)
+		return classify(ctx, fmt.Errorf("commit not sent, transaction not committed: %w", err), false, false)
 	default:
-		return fmt.Errorf("%w: connection failed during COMMIT: %w", store.ErrCommitUnknown, err)
+		return commitUnknown(ctx, fmt.Errorf("connection failed during COMMIT: %w", err))
 	}
+}
+
+// commitUnknown is the error of a COMMIT that may or may not have been
+// applied: store.ErrCommitUnknown, and store.ErrUnavailable too when the
+// server or the connection went away.
+func commitUnknown(ctx context.Context, err error) error {
+	if connectionLost(ctx, err) {
+		return &unavailableError{err: err, written: true}
+	}
+	return fmt.Errorf("%w: %w", store.ErrCommitUnknown, err)
 }
 
 // codeIdleInTxTimeout is SQLSTATE 25P03 idle_in_transaction_session_timeout.

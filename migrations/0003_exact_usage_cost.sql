@@ -1,0 +1,15 @@
+-- ocpstore schema, version 3: usage costs are stored exactly.
+--
+-- estimated_hourly_cost was NUMERIC(10,4), ocpctl's type, which rounds on
+-- insert: a cost of 0.12345 came back as 0.1235 and one of 1e-10 as 0, so
+-- a float64 the caller stored was not the float64 it read back. An
+-- unconstrained NUMERIC keeps exactly the decimal the driver sends (pgx
+-- writes a float64 in its shortest decimal form, and reads that decimal
+-- back to the same float64), so every cost round-trips, and sum() over it
+-- stays an exact decimal sum, converted to a float once. The store keeps
+-- its bound on the value (0 to 999999.9999, store.MaxCost); the CHECK that
+-- a cost is not negative stays.
+--
+-- Widening the typmod of a NUMERIC column does not rewrite the table, and
+-- every value already stored keeps its four decimals.
+ALTER TABLE usage_samples ALTER COLUMN estimated_hourly_cost TYPE NUMERIC;
