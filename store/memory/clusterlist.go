@@ -145,7 +145,7 @@ func walk(rows []*store.Cluster, desc bool, from int) iter.Seq[*store.Cluster] {
 	}
 }
 
-func (s clusters) List(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
+func (s executor) ClusterList(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
 	var out []*store.Cluster
 	var total int
 	limit := store.EffectiveLimit(f.Limit)
@@ -183,7 +183,7 @@ func (s clusters) List(ctx context.Context, f store.ClusterFilters) ([]*store.Cl
 	return out, total, err
 }
 
-func (s clusters) ListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
+func (s executor) ClusterListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
 	var page store.Page[*store.Cluster]
 	limit := store.EffectiveLimit(f.Limit)
 	err := s.h.read(ctx, func(v *view) error {
@@ -234,7 +234,7 @@ func (s clusters) ListAfter(ctx context.Context, f store.ClusterFilters, cursor 
 
 // ListExpired visits only clusters in a status a destroy may start from
 // (the state machine's DESTROY row), oldest DestroyAt first.
-func (s clusters) ListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
+func (s executor) ClusterListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
 	var out []*store.Cluster
 	err := s.h.read(ctx, func(v *view) error {
 		now := s.b.now()

@@ -8,12 +8,6 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// locks is the JobLockStore: one row per cluster, keyed by cluster ID.
-type locks struct {
-	b *Backend
-	h handle
-}
-
 func lockLost(l *store.JobLock) error {
 	return fmt.Errorf("cluster %s: token %d of job %s is not current: %w", l.ClusterID, l.Token, l.JobID, store.ErrLockLost)
 }
@@ -28,41 +22,49 @@ func (v *view) current(lock *store.JobLock) *store.JobLock {
 	return l
 }
 
-// Acquire grants the lock with a token from the backend's counter, which is
-// greater than every token ever granted (and at least the old row's + 1,
-// as the PostgreSQL backend's GREATEST does).
-func (s locks) Acquire(ctx context.Context, clusterID, jobID, workerID string, ttl time.Duration) (*store.JobLock, error) {
+// grant grants the cluster's lock at now, as JobLockAcquire documents,
+// with a token from the backend's counter, which is greater than every
+// token ever granted (and at least the old row's + 1, as the PostgreSQL
+// backend's GREATEST does).
+func (s executor) grant(v *view, p store.JobLockAcquireParams, now time.Time) (*store.JobLock, error) {
+	clusterID, jobID, workerID := p.ClusterID, p.JobID, p.WorkerID
+	if j := v.jobs.get(jobID); j == nil || j.ClusterID != clusterID {
+		return nil, fmt.Errorf("lock cluster %s: job %s of that cluster: %w", clusterID, jobID, store.ErrNotFound)
+	}
+	expires := utc(now.Add(p.TTL))
+	var r store.JobLock
+	switch l := v.locks.get(clusterID); {
+	case l != nil && l.JobID == jobID && l.LockedBy == workerID:
+		r = *l // the holder renews, even after expiry, and keeps its token
+		r.ExpiresAt = expires
+	case l != nil && now.Before(l.ExpiresAt):
+		return nil, fmt.Errorf("lock cluster %s: held by job %s (worker %s) until %s: %w",
+			clusterID, l.JobID, l.LockedBy, l.ExpiresAt, store.ErrLockHeld)
+	default:
+		token := s.b.tokens.Add(1)
+		if l != nil {
+			token = max(token, l.Token+1)
+		}
+		r = store.JobLock{ClusterID: clusterID, JobID: jobID, LockedBy: workerID, Token: token,
+			LockedAt: now, ExpiresAt: expires}
+	}
+	v.locks.put(clusterID, &r)
+	return &r, nil
+}
+
+func (s executor) JobLockAcquire(ctx context.Context, p store.JobLockAcquireParams) (*store.JobLock, error) {
 	var out *store.JobLock
 	err := s.h.write(ctx, func(v *view) error {
-		if j := v.jobs.get(jobID); j == nil || j.ClusterID != clusterID {
-			return fmt.Errorf("lock cluster %s: job %s of that cluster: %w", clusterID, jobID, store.ErrNotFound)
+		l, err := s.grant(v, p, s.b.now())
+		if err == nil {
+			out = cloneLock(l)
 		}
-		now := s.b.now()
-		expires := utc(now.Add(ttl))
-		var r store.JobLock
-		switch l := v.locks.get(clusterID); {
-		case l != nil && l.JobID == jobID && l.LockedBy == workerID:
-			r = *l // the holder renews, even after expiry, and keeps its token
-			r.ExpiresAt = expires
-		case l != nil && now.Before(l.ExpiresAt):
-			return fmt.Errorf("lock cluster %s: held by job %s (worker %s) until %s: %w",
-				clusterID, l.JobID, l.LockedBy, l.ExpiresAt, store.ErrLockHeld)
-		default:
-			token := s.b.tokens.Add(1)
-			if l != nil {
-				token = max(token, l.Token+1)
-			}
-			r = store.JobLock{ClusterID: clusterID, JobID: jobID, LockedBy: workerID, Token: token,
-				LockedAt: now, ExpiresAt: expires}
-		}
-		v.locks.put(clusterID, &r)
-		out = cloneLock(&r)
-		return nil
+		return err
 	})
 	return out, err
 }
 
-func (s locks) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
+func (s executor) JobLockExtend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
 	var out *store.JobLock
 	err := s.h.write(ctx, func(v *view) error {
 		l := v.current(lock)
@@ -78,7 +80,7 @@ func (s locks) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duratio
 	return out, err
 }
 
-func (s locks) Release(ctx context.Context, lock *store.JobLock) error {
+func (s executor) JobLockRelease(ctx context.Context, lock *store.JobLock) error {
 	return s.h.write(ctx, func(v *view) error {
 		if v.current(lock) == nil {
 			return lockLost(lock)
@@ -88,7 +90,7 @@ func (s locks) Release(ctx context.Context, lock *store.JobLock) error {
 	})
 }
 
-func (s locks) Get(ctx context.Context, clusterID string) (*store.JobLock, error) {
+func (s executor) JobLockGet(ctx context.Context, clusterID string) (*store.JobLock, error) {
 	var out *store.JobLock
 	err := s.h.read(ctx, func(v *view) error {
 		l := v.locks.get(clusterID)
@@ -101,7 +103,7 @@ func (s locks) Get(ctx context.Context, clusterID string) (*store.JobLock, error
 	return out, err
 }
 
-func (s locks) DeleteExpired(ctx context.Context) (int64, error) {
+func (s executor) JobLockReleaseExpired(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.h.write(ctx, func(v *view) error {
 		now := s.b.now()

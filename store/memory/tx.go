@@ -12,9 +12,8 @@ import (
 // to Commit or Rollback, and writes into its overlay ov, which its own reads
 // see on top of the committed data.
 type tx struct {
-	b        *Backend
+	executor // bound to the transaction: executor{b, t}
 	readOnly bool
-	stores   store.Stores
 
 	mu      sync.Mutex // serializes calls, in case a caller shares the tx
 	done    bool
@@ -22,9 +21,6 @@ type tx struct {
 	ov      overlay
 	view    *view // the committed tables under ov
 }
-
-// Stores returns the sub-stores bound to the transaction.
-func (t *tx) Stores() store.Stores { return t.stores }
 
 // Commit applies the transaction's writes and ends it. If ctx has ended,
 // nothing is applied (as pgx does not send COMMIT then, and the server

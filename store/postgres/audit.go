@@ -43,14 +43,8 @@ var (
 	auditPurgeSQL = mustSQL(psql.Delete("audit_events").Where("created_at < ?", nil))
 )
 
-// auditStore implements store.AuditStore.
-type auditStore struct{ conn }
-
 // Log appends e, assigning its ID and CreatedAt in place.
-func (s auditStore) Log(ctx context.Context, e *store.AuditEvent) error {
-	if e.ID == "" {
-		e.ID = store.NewID(store.PrefixAudit)
-	}
+func (s executor) AuditInsert(ctx context.Context, e *store.AuditEvent) error {
 	var ip any
 	if e.IPAddress != nil {
 		ip = *e.IPAddress
@@ -93,20 +87,20 @@ func auditFilters(f store.AuditFilters) filter {
 }
 
 // List returns a page of matching events, newest first, and the total.
-func (s auditStore) List(ctx context.Context, f store.AuditFilters) ([]*store.AuditEvent, int, error) {
+func (s executor) AuditList(ctx context.Context, f store.AuditFilters) ([]*store.AuditEvent, int, error) {
 	items, total, err := listWithTotal(ctx, s.conn, auditEvents, auditFilters(f), auditOrder, store.EffectiveLimit(f.Limit), f.Offset)
 	return items, total, mapError(ctx, err, "list audit events")
 }
 
 // ListAfter returns the keyset page after cursor.
-func (s auditStore) ListAfter(ctx context.Context, f store.AuditFilters, cursor string) (store.Page[*store.AuditEvent], error) {
+func (s executor) AuditListAfter(ctx context.Context, f store.AuditFilters, cursor string) (store.Page[*store.AuditEvent], error) {
 	p, err := listAfter(ctx, s.conn, auditEvents, auditFilters(f), auditOrder, cursor, store.EffectiveLimit(f.Limit),
 		func(e *store.AuditEvent) (string, string) { return store.TimeKey(e.CreatedAt), e.ID })
 	return p, mapError(ctx, err, "list audit events")
 }
 
 // Purge deletes events created before the given time.
-func (s auditStore) Purge(ctx context.Context, before time.Time) (int64, error) {
+func (s executor) AuditPurge(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := s.q.Exec(ctx, auditPurgeSQL, dbTime(before))
 	if err != nil {
 		return 0, mapError(ctx, err, "purge audit events")

@@ -60,8 +60,8 @@ type Backend struct {
 }
 
 var (
-	_ store.Backend   = (*Backend)(nil)
-	_ store.BackendTx = (*backendTx)(nil)
+	_ store.Backend    = (*Backend)(nil)
+	_ store.ExecutorTx = (*backendTx)(nil)
 )
 
 // Option configures New and NewBackend.
@@ -103,53 +103,30 @@ func newBackend(pool beginner, opts ...Option) *Backend {
 	return b
 }
 
-// Stores returns sub-stores that run each call on its own pool connection
-// (autocommit; the few operations that need several statements run them in
-// a short transaction of their own).
-func (b *Backend) Stores() store.Stores {
-	return b.stores(conn{q: pooled{b.pool}, pool: b.pool, clock: b.clock})
+// Name returns "postgres".
+func (b *Backend) Name() string { return "postgres" }
+
+// Executor returns the executor that runs each call on its own pool
+// connection (autocommit; the few operations that need several statements
+// run them in a short transaction of their own).
+func (b *Backend) Executor() store.Executor {
+	return executor{conn{q: pooled{b.pool}, pool: b.pool, clock: b.clock}}
 }
 
 // Begin starts a transaction with the given isolation and access mode. A
 // BEGIN that met a dead connection is tried once more (see begin).
-func (b *Backend) Begin(ctx context.Context, opts store.TxOptions) (store.BackendTx, error) {
+func (b *Backend) Begin(ctx context.Context, opts store.TxOptions) (store.ExecutorTx, error) {
 	tx, err := begin(ctx, b.pool, opts)
 	if err != nil {
 		return nil, mapError(ctx, err, "begin")
 	}
-	c := conn{q: inTx{tx: tx, readOnly: opts.ReadOnly}, clock: b.clock}
-	return &backendTx{tx: tx, stores: b.stores(c), batchWriter: batchWriter{c}}, nil
+	return &backendTx{tx: tx, executor: executor{conn{q: inTx{tx: tx, readOnly: opts.ReadOnly}, clock: b.clock}}}, nil
 }
 
-// subStores is every sub-store on one conn, allocated together: Stores
-// hands out pointers into it, so binding a transaction's sub-stores costs
-// one allocation, not one per sub-store.
-type subStores struct {
-	clusters    clusterStore
-	jobs        jobStore
-	locks       lockStore
-	idempotency idempotencyStore
-	rbac        rbacStore
-	audit       auditStore
-	outputs     outputStore
-	usage       usageStore
-}
-
-// stores binds every sub-store to c.
-func (b *Backend) stores(c conn) store.Stores {
-	s := &subStores{clusterStore{c}, jobStore{c}, lockStore{c}, idempotencyStore{c}, rbacStore{c}, auditStore{c},
-		outputStore{c}, usageStore{c}}
-	return store.Stores{
-		Clusters:    &s.clusters,
-		Jobs:        &s.jobs,
-		JobLocks:    &s.locks,
-		Idempotency: &s.idempotency,
-		RBAC:        &s.rbac,
-		Audit:       &s.audit,
-		Outputs:     &s.outputs,
-		Usage:       &s.usage,
-	}
-}
+// executor is the store.Executor on a conn: the pool, or a transaction.
+// Its methods are in the file of their table; the worker operations are in
+// claim.go.
+type executor struct{ conn }
 
 // txOptions translates store options to pgx's. The isolation level is
 // always named, so the server's default_transaction_isolation cannot

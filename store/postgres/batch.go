@@ -37,7 +37,7 @@ var clusterEdgesSQL = func() string {
 	return "(VALUES " + strings.Join(rows, ", ") + ")"
 }()
 
-// Batch statements of batchWriter: one statement per step for the whole
+// The statements of the worker operations (claim.go): one statement per step for the whole
 // batch, each item's values passed as parallel arrays and unnested WITH
 // ORDINALITY, so every row of the result names its item.
 var (
@@ -67,7 +67,7 @@ var (
 		" RETURNING " + joinColumns(qualify("j", jobColumns)) + ")," +
 		" m AS (UPDATE clusters c SET status = i.to_status, updated_at = " + nowSQL +
 		" FROM s JOIN i ON i.job_id = s.id WHERE c.id = s.cluster_id AND c.status <> i.to_status RETURNING c.id)" +
-		" SELECT i.ord, m.id IS NOT NULL, " + joinColumns(qualify("a", lockColumns)) + ", " +
+		" SELECT i.ord, m.id IS NOT NULL AS moved, " + joinColumns(qualify("a", lockColumns)) + ", " +
 		joinColumns(qualify("s", jobColumns)) +
 		" FROM i JOIN a ON a.job_id = i.job_id LEFT JOIN s ON s.id = a.job_id LEFT JOIN m ON m.id = a.cluster_id" +
 		" ORDER BY i.ord")
@@ -130,22 +130,26 @@ var (
 		" RETURNING created_at")
 )
 
-// batchWriter implements store.BatchWriter on a transaction: the claim and
-// finish steps of a whole batch, one statement each.
-type batchWriter struct{ c conn }
+// jobStart is one job of a claim batch to start: its cluster as
+// lockRunnableSQL returned it, and the status it runs the job in.
+type jobStart struct {
+	job     *store.Job
+	cluster *store.Cluster
+	to      store.ClusterStatus
+}
 
-var _ store.BatchWriter = batchWriter{}
-
-// StartJobs grants the locks, starts the jobs and moves the clusters of a
-// claim batch in one statement (batchStartSQL).
-func (b batchWriter) StartJobs(ctx context.Context, worker string, ttl time.Duration, starts []store.JobStart) ([]*store.Claimed, error) {
+// startJobs grants the locks, starts the jobs and moves the clusters of a
+// claim batch in one statement (batchStartSQL). It returns one Claimed per
+// start, nil where another holder got the cluster's lock since
+// lockRunnableSQL looked (a manual Acquire does not lock the cluster row).
+func (s executor) startJobs(ctx context.Context, worker string, ttl time.Duration, starts []jobStart) ([]*store.Claimed, error) {
 	n := len(starts)
 	jobIDs, clusterIDs, to := make([]string, n), make([]string, n), make([]string, n)
 	for i, st := range starts {
-		jobIDs[i], clusterIDs[i], to[i] = st.Job.ID, st.Cluster.ID, string(st.To)
+		jobIDs[i], clusterIDs[i], to[i] = st.job.ID, st.cluster.ID, string(st.to)
 	}
-	now := b.c.now()
-	rows, err := b.c.q.Query(ctx, batchStartSQL, jobIDs, clusterIDs, to, worker, now, now, ttl, now, now, now)
+	now := s.now()
+	rows, err := s.q.Query(ctx, batchStartSQL, jobIDs, clusterIDs, to, worker, now, now, ttl, now, now, now)
 	if err != nil {
 		return nil, mapError(ctx, err, "start jobs")
 	}
@@ -165,22 +169,23 @@ func (b batchWriter) StartJobs(ctx context.Context, worker string, ttl time.Dura
 		}
 		st := starts[ord-1]
 		job, lock := jr.value(), lr.value()
-		cluster := *st.Cluster
-		if moved != (st.To != cluster.Status) {
-			return nil, fmt.Errorf("start job %s: cluster %s did not move from %s to %s", job.ID, cluster.ID, cluster.Status, st.To)
+		cluster := *st.cluster
+		if moved != (st.to != cluster.Status) {
+			return nil, fmt.Errorf("start job %s: cluster %s did not move from %s to %s", job.ID, cluster.ID, cluster.Status, st.to)
 		}
 		if moved {
 			// The same statement, hence the same now, as the job's write.
-			cluster.Status, cluster.UpdatedAt = st.To, job.UpdatedAt
+			cluster.Status, cluster.UpdatedAt = st.to, job.UpdatedAt
 		}
 		out[ord-1] = &store.Claimed{Job: job, Cluster: &cluster, Lock: lock}
 	}
 	return out, mapError(ctx, rows.Err(), "start jobs")
 }
 
-// GetJobs reads the jobs in one statement.
-func (b batchWriter) GetJobs(ctx context.Context, ids []string) ([]*store.Job, error) {
-	js, err := jobs.queryAll(ctx, b.c.q, batchGetJobsSQL, ids)
+// getJobs reads the jobs in one statement: one per ID, in order, nil for
+// an ID no job has.
+func (s executor) getJobs(ctx context.Context, ids []string) ([]*store.Job, error) {
+	js, err := jobs.queryAll(ctx, s.q, batchGetJobsSQL, ids)
 	if err != nil {
 		return nil, mapError(ctx, err, "get jobs")
 	}
@@ -195,27 +200,35 @@ func (b batchWriter) GetJobs(ctx context.Context, ids []string) ([]*store.Job, e
 	return out, nil
 }
 
-// EndJobs locks the batch's clusters (batchLockClustersSQL), then makes
+// jobEnd is one fenced write of a finish batch.
+type jobEnd struct {
+	item store.JobsFinishItem
+	end  store.JobEnding
+}
+
+// endJobs locks the batch's clusters (batchLockClustersSQL), then makes
 // the fenced writes, cluster moves and lock releases in one statement
-// (batchEndSQL).
-func (b batchWriter) EndJobs(ctx context.Context, ends []store.JobEnd) ([]*store.Job, error) {
+// (batchEndSQL). It returns one job per end, as written, or nil where the
+// fence refused the write.
+func (s executor) endJobs(ctx context.Context, ends []jobEnd) ([]*store.Job, error) {
 	n := len(ends)
 	clusterIDs, jobIDs, statuses := make([]string, n), make([]string, n), make([]string, n)
 	codes, msgs, endStatuses := make([]string, n), make([]string, n), make([]string, n)
 	tokens, afters, md := make([]int64, n), make([]time.Duration, n), make([]*string, n)
 	for i, e := range ends {
-		clusterIDs[i], jobIDs[i], tokens[i] = e.Lock.ClusterID, e.Lock.JobID, e.Lock.Token
-		statuses[i], codes[i], msgs[i], afters[i] = string(e.Status), e.Code, e.Message, e.RetryAfter
-		endStatuses[i] = string(e.Cluster)
-		if len(e.Metadata) > 0 {
-			md[i] = jsonText(e.Metadata)
+		l := e.item.Lock
+		clusterIDs[i], jobIDs[i], tokens[i] = l.ClusterID, l.JobID, l.Token
+		statuses[i], codes[i], msgs[i], afters[i] = string(e.end.Status), e.end.Code, e.end.Message, e.end.RetryAfter
+		endStatuses[i] = string(e.end.Cluster)
+		if len(e.end.Metadata) > 0 {
+			md[i] = jsonText(e.end.Metadata)
 		}
 	}
-	if _, err := b.c.q.Exec(ctx, batchLockClustersSQL, clusterIDs); err != nil {
+	if _, err := s.q.Exec(ctx, batchLockClustersSQL, clusterIDs); err != nil {
 		return nil, mapError(ctx, err, "lock clusters")
 	}
-	now := b.c.now()
-	rows, err := b.c.q.Query(ctx, batchEndSQL, clusterIDs, jobIDs, tokens, statuses, codes, msgs, afters, md,
+	now := s.now()
+	rows, err := s.q.Query(ctx, batchEndSQL, clusterIDs, jobIDs, tokens, statuses, codes, msgs, afters, md,
 		endStatuses, now, now, now, now, now, now)
 	if err != nil {
 		return nil, mapError(ctx, err, "end jobs")
@@ -231,24 +244,21 @@ func (b batchWriter) EndJobs(ctx context.Context, ends []store.JobEnd) ([]*store
 			return nil, mapError(ctx, err, "end jobs")
 		}
 		e := ends[ord-1]
-		if from != nil && *from != e.Cluster && !moved {
-			return nil, &store.TransitionError{Entity: "cluster", ID: e.Lock.ClusterID, From: string(*from), To: string(e.Cluster)}
+		if from != nil && *from != e.end.Cluster && !moved {
+			return nil, &store.TransitionError{Entity: "cluster", ID: e.item.Lock.ClusterID, From: string(*from), To: string(e.end.Cluster)}
 		}
 		out[ord-1] = jr.value()
 	}
 	return out, mapError(ctx, rows.Err(), "end jobs")
 }
 
-// LogEvents appends the events in one statement.
-func (b batchWriter) LogEvents(ctx context.Context, events []*store.AuditEvent) error {
+// logEvents appends the events in one statement, setting each CreatedAt.
+func (s executor) logEvents(ctx context.Context, events []*store.AuditEvent) error {
 	n := len(events)
 	ids, actors, actions, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	clusters, jobIDs, users, md := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
 	ips, agents := make([]*string, n), make([]*string, n)
 	for i, e := range events {
-		if e.ID == "" {
-			e.ID = store.NewID(store.PrefixAudit)
-		}
 		ids[i], actors[i], actions[i], statuses[i] = e.ID, e.Actor, e.Action, string(e.Status)
 		clusters[i], jobIDs[i], users[i], agents[i] = e.TargetClusterID, e.TargetJobID, e.TargetUserID, e.UserAgent
 		if e.Metadata != nil {
@@ -259,7 +269,7 @@ func (b batchWriter) LogEvents(ctx context.Context, events []*store.AuditEvent) 
 		}
 	}
 	var created time.Time
-	rows, err := b.c.q.Query(ctx, batchLogSQL, b.c.now(), ids, actors, actions, clusters, jobIDs, users, statuses, md,
+	rows, err := s.q.Query(ctx, batchLogSQL, s.now(), ids, actors, actions, clusters, jobIDs, users, statuses, md,
 		ips, agents)
 	if err != nil {
 		return mapError(ctx, err, "log audit events")

@@ -102,20 +102,8 @@ var (
 				Where("destroy_at <= "+nowSQL, nil).OrderBy("destroy_at", "id").Suffix("LIMIT ?", nil))
 )
 
-// clusterStore implements store.ClusterStore.
-type clusterStore struct{ conn }
-
-// Create inserts c, assigning its ID, defaults and timestamps in place.
-func (s clusterStore) Create(ctx context.Context, c *store.Cluster) error {
-	if c.ID == "" {
-		c.ID = store.NewID(store.PrefixCluster)
-	}
-	if c.Status == "" {
-		c.Status = store.ClusterPending
-	}
-	if c.ClusterType == "" {
-		c.ClusterType = store.ClusterTypeOpenShift
-	}
+// ClusterInsert inserts c and sets its timestamps in place.
+func (s executor) ClusterInsert(ctx context.Context, c *store.Cluster) error {
 	now := s.now()
 	// Scanned in place: a failed INSERT returns no row, so an error leaves them.
 	err := s.q.QueryRow(ctx, clusterCreateSQL, clusterArgs(c, now, now)...).Scan(&c.CreatedAt, &c.UpdatedAt)
@@ -127,7 +115,7 @@ func (s clusterStore) Create(ctx context.Context, c *store.Cluster) error {
 }
 
 // GetByID returns the cluster or ErrNotFound.
-func (s clusterStore) GetByID(ctx context.Context, id string) (*store.Cluster, error) {
+func (s executor) ClusterGetByID(ctx context.Context, id string) (*store.Cluster, error) {
 	c, err := clusters.queryOne(ctx, s.q, clusterGetSQL, id)
 	if err != nil {
 		return nil, mapError(ctx, err, "cluster "+id)
@@ -139,7 +127,7 @@ func (s clusterStore) GetByID(ctx context.Context, id string) (*store.Cluster, e
 // every other writer of the row, and lets the foreign-key checks of rows
 // that reference it (a job's insert, a lock's grant: FOR KEY SHARE) through
 // (see "Lock order" in the package documentation).
-func (s clusterStore) GetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
+func (s executor) ClusterGetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
 	c, err := clusters.queryOne(ctx, s.q, clusterGetForUpdateSQL, id)
 	if err != nil {
 		return nil, mapError(ctx, err, "cluster "+id)
@@ -186,7 +174,7 @@ func clusterFilters(f store.ClusterFilters) filter {
 }
 
 // List returns a page and the total from one statement (one snapshot).
-func (s clusterStore) List(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
+func (s executor) ClusterList(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
 	items, total, err := listWithTotal(ctx, s.conn, clusters, clusterFilters(f), clusterOrder(f),
 		store.EffectiveLimit(f.Limit), f.Offset)
 	if err != nil {
@@ -196,7 +184,7 @@ func (s clusterStore) List(ctx context.Context, f store.ClusterFilters) ([]*stor
 }
 
 // ListAfter returns the keyset page after cursor.
-func (s clusterStore) ListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
+func (s executor) ClusterListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
 	o := clusterOrder(f)
 	p, err := listAfter(ctx, s.conn, clusters, clusterFilters(f), o, cursor, store.EffectiveLimit(f.Limit),
 		func(c *store.Cluster) (string, string) {
@@ -211,7 +199,7 @@ func (s clusterStore) ListAfter(ctx context.Context, f store.ClusterFilters, cur
 // UpdateStatus is a compare-and-set on the status: it changes the row only
 // from a status store.AllowedFrom(to) lists. When no row changed it reads
 // the row to tell a missing cluster from a refused transition.
-func (s clusterStore) UpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
+func (s executor) ClusterUpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
 	now := s.now()
 	c, err := clusters.queryOne(ctx, s.q, clusterUpdateStatusSQL,
 		to, now, to == store.ClusterDestroyed, now, id, allowedFrom[to])
@@ -221,7 +209,7 @@ func (s clusterStore) UpdateStatus(ctx context.Context, id string, to store.Clus
 	if !isNoRows(err) {
 		return nil, mapError(ctx, err, fmt.Sprintf("update cluster %s status to %s", id, to))
 	}
-	cur, err := s.GetByID(ctx, id)
+	cur, err := s.ClusterGetByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +217,7 @@ func (s clusterStore) UpdateStatus(ctx context.Context, id string, to store.Clus
 }
 
 // Update writes the non-nil fields of u, each to its named column.
-func (s clusterStore) Update(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
+func (s executor) ClusterUpdate(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
 	b := psql.Update("clusters").Set("updated_at", nowExpr(s.now()))
 	if u.DestroyAt != nil {
 		b = b.Set("destroy_at", dbTime(*u.DestroyAt))
@@ -271,7 +259,7 @@ func (s clusterStore) Update(ctx context.Context, id string, u store.ClusterUpda
 
 // ListExpired returns clusters past their DestroyAt that a destroy may
 // start from, oldest DestroyAt first.
-func (s clusterStore) ListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
+func (s executor) ClusterListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
 	cs, err := clusters.queryAll(ctx, s.q, clusterListExpiredSQL, s.now(), limit)
 	return cs, mapError(ctx, err, "list expired clusters")
 }

@@ -74,16 +74,13 @@ var (
 // (expired and purged) before it reads it, and then it tries again.
 const reserveAttempts = 3
 
-// idempotencyStore implements store.IdempotencyStore.
-type idempotencyStore struct{ conn }
-
 // Reserve creates the key or returns the live record with the same hash.
-func (s idempotencyStore) Reserve(ctx context.Context, r store.IdempotencyReservation) (*store.IdempotencyKey, bool, error) {
+func (s executor) IdempotencyReserve(ctx context.Context, r store.IdempotencyReserveParams) (*store.IdempotencyKey, bool, error) {
 	what := fmt.Sprintf("reserve idempotency key %s/%s", r.Scope, r.Key)
 	for range reserveAttempts {
 		now := s.now()
 		k, err := idempotencyKeys.queryOne(ctx, s.q, idempotencyReserveSQL,
-			store.NewID(store.PrefixIdempotency), r.Scope, r.Key, r.RequestHash, now, now, r.TTL)
+			r.ID, r.Scope, r.Key, r.RequestHash, now, now, r.TTL)
 		if err == nil {
 			return k, true, nil
 		}
@@ -105,7 +102,8 @@ func (s idempotencyStore) Reserve(ctx context.Context, r store.IdempotencyReserv
 }
 
 // Complete stores the response of a key not yet completed.
-func (s idempotencyStore) Complete(ctx context.Context, scope, key string, statusCode int, body json.RawMessage) (*store.IdempotencyKey, error) {
+func (s executor) IdempotencyComplete(ctx context.Context, p store.IdempotencyCompleteParams) (*store.IdempotencyKey, error) {
+	scope, key, statusCode, body := p.Scope, p.Key, p.StatusCode, p.Body
 	what := fmt.Sprintf("complete idempotency key %s/%s", scope, key)
 	var bodyArg any
 	if body != nil {
@@ -115,20 +113,20 @@ func (s idempotencyStore) Complete(ctx context.Context, scope, key string, statu
 	if err == nil || !isNoRows(err) {
 		return k, mapError(ctx, err, what)
 	}
-	if _, err := s.Get(ctx, scope, key); err != nil {
+	if _, err := s.IdempotencyGet(ctx, scope, key); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("%s: already completed: %w", what, store.ErrConflict)
 }
 
 // Get returns the key's record, expired or not.
-func (s idempotencyStore) Get(ctx context.Context, scope, key string) (*store.IdempotencyKey, error) {
+func (s executor) IdempotencyGet(ctx context.Context, scope, key string) (*store.IdempotencyKey, error) {
 	k, err := idempotencyKeys.queryOne(ctx, s.q, idempotencyGetSQL, scope, key)
 	return k, mapError(ctx, err, fmt.Sprintf("idempotency key %s/%s", scope, key))
 }
 
 // DeleteExpired deletes the keys whose expiry has passed.
-func (s idempotencyStore) DeleteExpired(ctx context.Context) (int64, error) {
+func (s executor) IdempotencyDeleteExpired(ctx context.Context) (int64, error) {
 	tag, err := s.q.Exec(ctx, idempotencyDeleteExpiredSQL, s.now())
 	if err != nil {
 		return 0, mapError(ctx, err, "delete expired idempotency keys")

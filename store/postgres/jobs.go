@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	sq "github.com/Masterminds/squirrel"
 
@@ -188,20 +187,8 @@ var (
 // abandonedMessage is the error message of a job Requeue fails.
 const abandonedMessage = "abandoned: the worker stopped heartbeating and no attempts are left"
 
-// jobStore implements store.JobStore.
-type jobStore struct{ conn }
-
-// Create inserts j, assigning its ID, defaults and timestamps in place.
-func (s jobStore) Create(ctx context.Context, j *store.Job) error {
-	if j.ID == "" {
-		j.ID = store.NewID(store.PrefixJob)
-	}
-	if j.Status == "" {
-		j.Status = store.JobPending
-	}
-	if j.MaxAttempts == 0 {
-		j.MaxAttempts = store.DefaultMaxAttempts
-	}
+// JobInsert inserts j and sets its timestamps in place.
+func (s executor) JobInsert(ctx context.Context, j *store.Job) error {
 	now := s.now()
 	// Scanned in place: a failed INSERT returns no row, so an error leaves them.
 	err := s.q.QueryRow(ctx, jobCreateSQL, j.ID, j.ClusterID, j.JobType, j.Status, j.Attempt, j.MaxAttempts,
@@ -215,7 +202,7 @@ func (s jobStore) Create(ctx context.Context, j *store.Job) error {
 }
 
 // GetByID returns the job or ErrNotFound.
-func (s jobStore) GetByID(ctx context.Context, id string) (*store.Job, error) {
+func (s executor) JobGetByID(ctx context.Context, id string) (*store.Job, error) {
 	j, err := jobs.queryOne(ctx, s.q, jobGetSQL, id)
 	if err != nil {
 		return nil, mapError(ctx, err, "job "+id)
@@ -244,42 +231,42 @@ func jobFilters(f store.JobFilters) filter {
 }
 
 // List returns a page and the total from one statement (one snapshot).
-func (s jobStore) List(ctx context.Context, f store.JobFilters) ([]*store.Job, int, error) {
+func (s executor) JobList(ctx context.Context, f store.JobFilters) ([]*store.Job, int, error) {
 	items, total, err := listWithTotal(ctx, s.conn, jobs, jobFilters(f), jobOrder(f), store.EffectiveLimit(f.Limit), f.Offset)
 	return items, total, mapError(ctx, err, "list jobs")
 }
 
 // ListAfter returns the keyset page after cursor.
-func (s jobStore) ListAfter(ctx context.Context, f store.JobFilters, cursor string) (store.Page[*store.Job], error) {
+func (s executor) JobListAfter(ctx context.Context, f store.JobFilters, cursor string) (store.Page[*store.Job], error) {
 	p, err := listAfter(ctx, s.conn, jobs, jobFilters(f), jobOrder(f), cursor, store.EffectiveLimit(f.Limit),
 		func(j *store.Job) (string, string) { return store.TimeKey(j.CreatedAt), j.ID })
 	return p, mapError(ctx, err, "list jobs")
 }
 
 // MarkStarted moves a PENDING or RETRYING job to RUNNING (compare-and-set).
-func (s jobStore) MarkStarted(ctx context.Context, id string) (*store.Job, error) {
+func (s executor) JobMarkStarted(ctx context.Context, id string) (*store.Job, error) {
 	now := s.now()
 	j, err := jobs.queryOne(ctx, s.q, jobMarkStartedSQL, now, now, id)
-	return s.transitioned(ctx, j, err, id, store.JobRunning)
+	return s.jobTransitioned(ctx, j, err, id, store.JobRunning)
 }
 
 // Cancel moves a PENDING or RETRYING job to FAILED (compare-and-set).
-func (s jobStore) Cancel(ctx context.Context, id, code, message string) (*store.Job, error) {
+func (s executor) JobCancel(ctx context.Context, id, code, message string) (*store.Job, error) {
 	now := s.now()
 	j, err := jobs.queryOne(ctx, s.q, jobCancelSQL, code, message, now, now, id)
-	return s.transitioned(ctx, j, err, id, store.JobFailed)
+	return s.jobTransitioned(ctx, j, err, id, store.JobFailed)
 }
 
 // transitioned finishes a job compare-and-set: when no row changed, it
 // reads the job to tell a missing job from a refused transition.
-func (s jobStore) transitioned(ctx context.Context, j *store.Job, err error, id string, to store.JobStatus) (*store.Job, error) {
+func (s executor) jobTransitioned(ctx context.Context, j *store.Job, err error, id string, to store.JobStatus) (*store.Job, error) {
 	if err == nil {
 		return j, nil
 	}
 	if !isNoRows(err) {
 		return nil, mapError(ctx, err, fmt.Sprintf("move job %s to %s", id, to))
 	}
-	cur, err := s.GetByID(ctx, id)
+	cur, err := s.JobGetByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -287,30 +274,30 @@ func (s jobStore) transitioned(ctx context.Context, j *store.Job, err error, id 
 }
 
 // MarkSucceeded is the fenced write of a success (see fenced).
-func (s jobStore) MarkSucceeded(ctx context.Context, lock *store.JobLock, metadata map[string]string) (*store.Job, error) {
+func (s executor) JobMarkSucceeded(ctx context.Context, lock *store.JobLock, metadata map[string]string) (*store.Job, error) {
 	var md any
 	if len(metadata) > 0 {
 		md = metadata
 	}
 	now := s.now()
-	return s.fencedWrite(ctx, lock, jobMarkSucceededSQL, now, now, md, md)
+	return s.jobFencedWrite(ctx, lock, jobMarkSucceededSQL, now, now, md, md)
 }
 
 // MarkFailed is the fenced write of a failure.
-func (s jobStore) MarkFailed(ctx context.Context, lock *store.JobLock, code, message string) (*store.Job, error) {
+func (s executor) JobMarkFailed(ctx context.Context, lock *store.JobLock, code, message string) (*store.Job, error) {
 	now := s.now()
-	return s.fencedWrite(ctx, lock, jobMarkFailedSQL, code, message, now, now)
+	return s.jobFencedWrite(ctx, lock, jobMarkFailedSQL, code, message, now, now)
 }
 
 // MarkRetry is the fenced write of a transient failure.
-func (s jobStore) MarkRetry(ctx context.Context, lock *store.JobLock, code, message string, after time.Duration) (*store.Job, error) {
+func (s executor) JobMarkRetry(ctx context.Context, p store.JobMarkRetryParams) (*store.Job, error) {
 	now := s.now()
-	return s.fencedWrite(ctx, lock, jobMarkRetrySQL, code, message, now, after, now)
+	return s.jobFencedWrite(ctx, p.Lock, jobMarkRetrySQL, p.Code, p.Message, now, p.After, now)
 }
 
 // fencedWrite runs a statement made by fenced; no row means the job is not
 // RUNNING or the token is not current: ErrLockLost, and nothing changed.
-func (s jobStore) fencedWrite(ctx context.Context, lock *store.JobLock, sql string, set ...any) (*store.Job, error) {
+func (s executor) jobFencedWrite(ctx context.Context, lock *store.JobLock, sql string, set ...any) (*store.Job, error) {
 	args := make([]any, 0, 5+len(set))
 	args = append(append(append(args, lock.ClusterID, lock.JobID, lock.Token), set...), lock.JobID, lock.ClusterID)
 	j, err := jobs.queryOne(ctx, s.q, sql, args...)
@@ -326,7 +313,7 @@ func (s jobStore) fencedWrite(ctx context.Context, lock *store.JobLock, sql stri
 // LockRunnable returns up to q.Limit runnable jobs with their clusters,
 // both rows locked FOR NO KEY UPDATE (see lockRunnableSQL, and "Lock
 // order" in the package documentation).
-func (s jobStore) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
+func (s executor) JobsLockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
 	types := q.JobTypes
 	if len(types) == 0 {
 		types = allJobTypes
@@ -341,7 +328,7 @@ func (s jobStore) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]st
 
 // ListStuck returns RUNNING jobs without a live lock of their own, oldest
 // started first.
-func (s jobStore) ListStuck(ctx context.Context, limit int) ([]*store.Job, error) {
+func (s executor) JobListStuck(ctx context.Context, limit int) ([]*store.Job, error) {
 	js, err := jobs.queryAll(ctx, s.q, jobListStuckSQL, s.now(), limit)
 	return js, mapError(ctx, err, "list stuck jobs")
 }
@@ -351,9 +338,10 @@ func (s jobStore) ListStuck(ctx context.Context, limit int) ([]*store.Job, error
 // the job to RETRYING or FAILED, and releases that lock (sets released_at)
 // so the old holder's token stops being current. Cluster row, lock row,
 // job row: the package's lock order.
-func (s jobStore) Requeue(ctx context.Context, id string) (*store.Job, error) {
+func (s executor) JobRequeue(ctx context.Context, id string) (*store.Job, error) {
 	var job *store.Job
-	err := s.atomically(ctx, func(q querier) error {
+	err := s.atomically(ctx, func(c conn) error {
+		q, s := c.q, executor{c}
 		var clusterID string
 		if err := q.QueryRow(ctx, jobClusterSQL, id).Scan(&clusterID); err != nil {
 			return mapError(ctx, err, "requeue job "+id)

@@ -94,13 +94,11 @@ var (
 		Where(heldSQL).Where("expires_at <= "+nowSQL, nil))
 )
 
-// lockStore implements store.JobLockStore.
-type lockStore struct{ conn }
-
 // Acquire grants the cluster's lock to (job, worker); see lockAcquireSQL.
-func (s lockStore) Acquire(ctx context.Context, clusterID, jobID, workerID string, ttl time.Duration) (*store.JobLock, error) {
+func (s executor) JobLockAcquire(ctx context.Context, p store.JobLockAcquireParams) (*store.JobLock, error) {
+	clusterID, jobID := p.ClusterID, p.JobID
 	now := s.now()
-	l, err := locks.queryOne(ctx, s.q, lockAcquireSQL, workerID, now, now, ttl, jobID, clusterID)
+	l, err := locks.queryOne(ctx, s.q, lockAcquireSQL, p.WorkerID, now, now, p.TTL, jobID, clusterID)
 	if err == nil {
 		return l, nil
 	}
@@ -121,7 +119,7 @@ func (s lockStore) Acquire(ctx context.Context, clusterID, jobID, workerID strin
 }
 
 // Extend moves the expiry to now+ttl if lock's token is current.
-func (s lockStore) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
+func (s executor) JobLockExtend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
 	l, err := locks.queryOne(ctx, s.q, lockExtendSQL, s.now(), ttl, lock.ClusterID, lock.JobID, lock.Token)
 	switch {
 	case err == nil:
@@ -133,7 +131,7 @@ func (s lockStore) Extend(ctx context.Context, lock *store.JobLock, ttl time.Dur
 }
 
 // Release frees the lock (sets released_at) if lock's token is current.
-func (s lockStore) Release(ctx context.Context, lock *store.JobLock) error {
+func (s executor) JobLockRelease(ctx context.Context, lock *store.JobLock) error {
 	tag, err := s.q.Exec(ctx, lockReleaseSQL, s.now(), lock.ClusterID, lock.JobID, lock.Token)
 	if err != nil {
 		return mapError(ctx, err, "release lock of cluster "+lock.ClusterID)
@@ -145,14 +143,14 @@ func (s lockStore) Release(ctx context.Context, lock *store.JobLock) error {
 }
 
 // Get returns the cluster's lock row, live or expired.
-func (s lockStore) Get(ctx context.Context, clusterID string) (*store.JobLock, error) {
+func (s executor) JobLockGet(ctx context.Context, clusterID string) (*store.JobLock, error) {
 	l, err := locks.queryOne(ctx, s.q, lockGetSQL, clusterID)
 	return l, mapError(ctx, err, "lock of cluster "+clusterID)
 }
 
 // DeleteExpired frees the held locks whose expiry has passed; their rows
 // stay, released, to keep the clusters' highest tokens.
-func (s lockStore) DeleteExpired(ctx context.Context) (int64, error) {
+func (s executor) JobLockReleaseExpired(ctx context.Context) (int64, error) {
 	now := s.now()
 	tag, err := s.q.Exec(ctx, lockDeleteExpiredSQL, now, now, now)
 	if err != nil {

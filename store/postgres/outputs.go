@@ -77,22 +77,9 @@ var (
 			Values(nil, nil, nil, nil, nil, nil, nowExpr(nil)).Suffix("RETURNING created_at"))
 )
 
-// defaultSANamespace is SANamespace when Upsert is given nil.
-const defaultSANamespace = "default"
-
-// outputStore implements store.OutputStore.
-type outputStore struct{ conn }
-
 // Upsert inserts or replaces the cluster's outputs, filling ID, timestamps
 // and the default namespace in place.
-func (s outputStore) Upsert(ctx context.Context, o *store.ClusterOutputs) error {
-	if o.ID == "" {
-		o.ID = store.NewID(store.PrefixOutputs)
-	}
-	if o.SANamespace == nil {
-		ns := defaultSANamespace
-		o.SANamespace = &ns
-	}
+func (s executor) OutputsUpsert(ctx context.Context, o *store.ClusterOutputs) error {
 	now := s.now()
 	var id string
 	var created, updated time.Time
@@ -107,13 +94,13 @@ func (s outputStore) Upsert(ctx context.Context, o *store.ClusterOutputs) error 
 }
 
 // Get returns the cluster's outputs or ErrNotFound.
-func (s outputStore) Get(ctx context.Context, clusterID string) (*store.ClusterOutputs, error) {
+func (s executor) OutputsGet(ctx context.Context, clusterID string) (*store.ClusterOutputs, error) {
 	o, err := clusterOutputs.queryOne(ctx, s.q, outputGetSQL, clusterID)
 	return o, mapError(ctx, err, "outputs of cluster "+clusterID)
 }
 
 // Delete removes the cluster's outputs, or ErrNotFound.
-func (s outputStore) Delete(ctx context.Context, clusterID string) error {
+func (s executor) OutputsDelete(ctx context.Context, clusterID string) error {
 	tag, err := s.q.Exec(ctx, outputDeleteSQL, clusterID)
 	if err != nil {
 		return mapError(ctx, err, "delete outputs of cluster "+clusterID)
@@ -125,10 +112,7 @@ func (s outputStore) Delete(ctx context.Context, clusterID string) error {
 }
 
 // AddArtifact inserts a, assigning its ID and CreatedAt in place.
-func (s outputStore) AddArtifact(ctx context.Context, a *store.ClusterArtifact) error {
-	if a.ID == "" {
-		a.ID = store.NewID(store.PrefixArtifact)
-	}
+func (s executor) ArtifactInsert(ctx context.Context, a *store.ClusterArtifact) error {
 	var created time.Time
 	err := s.q.QueryRow(ctx, artifactAddSQL, a.ID, a.ClusterID, a.ArtifactType, a.S3URI, a.Checksum, a.SizeBytes,
 		s.now()).Scan(&created)
@@ -140,7 +124,7 @@ func (s outputStore) AddArtifact(ctx context.Context, a *store.ClusterArtifact) 
 }
 
 // ListArtifacts returns the cluster's artifacts, oldest first.
-func (s outputStore) ListArtifacts(ctx context.Context, clusterID string, t *store.ArtifactType) ([]*store.ClusterArtifact, error) {
+func (s executor) ArtifactList(ctx context.Context, clusterID string, t *store.ArtifactType) ([]*store.ClusterArtifact, error) {
 	b := psql.Select(artifactColumns...).From("cluster_artifacts").Where(sq.Eq{"cluster_id": clusterID})
 	if t != nil {
 		b = b.Where(sq.Eq{"artifact_type": *t})

@@ -51,14 +51,8 @@ var (
 // rbacOrder is the order of RBAC listings: oldest first.
 var rbacOrder = order{sort: "created_at", keyExpr: "created_at", timeKey: true}
 
-// rbacStore implements store.RBACStore.
-type rbacStore struct{ conn }
-
 // Create inserts m, assigning its ID and timestamps in place.
-func (s rbacStore) Create(ctx context.Context, m *store.RBACMapping) error {
-	if m.ID == "" {
-		m.ID = store.NewID(store.PrefixRBAC)
-	}
+func (s executor) RBACInsert(ctx context.Context, m *store.RBACMapping) error {
 	now := s.now()
 	var created, updated time.Time
 	err := s.q.QueryRow(ctx, rbacCreateSQL, m.ID, m.IAMPrincipalARN, m.IAMPrincipalType, m.Team, m.Role, m.Enabled,
@@ -71,19 +65,19 @@ func (s rbacStore) Create(ctx context.Context, m *store.RBACMapping) error {
 }
 
 // GetByID returns the mapping or ErrNotFound.
-func (s rbacStore) GetByID(ctx context.Context, id string) (*store.RBACMapping, error) {
+func (s executor) RBACGetByID(ctx context.Context, id string) (*store.RBACMapping, error) {
 	m, err := rbacMappings.queryOne(ctx, s.q, rbacGetSQL, id)
 	return m, mapError(ctx, err, "RBAC mapping "+id)
 }
 
 // ListForPrincipal returns the principal's enabled mappings by team, role.
-func (s rbacStore) ListForPrincipal(ctx context.Context, arn string) ([]*store.RBACMapping, error) {
+func (s executor) RBACListForPrincipal(ctx context.Context, arn string) ([]*store.RBACMapping, error) {
 	ms, err := rbacMappings.queryAll(ctx, s.q, rbacForPrincipalSQL, arn)
 	return ms, mapError(ctx, err, "list RBAC mappings of "+arn)
 }
 
 // List returns a page of matching mappings, oldest first, and the total.
-func (s rbacStore) List(ctx context.Context, f store.RBACFilters) ([]*store.RBACMapping, int, error) {
+func (s executor) RBACList(ctx context.Context, f store.RBACFilters) ([]*store.RBACMapping, int, error) {
 	var w filter
 	if f.IAMPrincipalARN != nil {
 		w.add(0, "iam_principal_arn = ?", *f.IAMPrincipalARN)
@@ -102,13 +96,13 @@ func (s rbacStore) List(ctx context.Context, f store.RBACFilters) ([]*store.RBAC
 }
 
 // SetEnabled enables or disables a mapping.
-func (s rbacStore) SetEnabled(ctx context.Context, id string, enabled bool) (*store.RBACMapping, error) {
+func (s executor) RBACSetEnabled(ctx context.Context, id string, enabled bool) (*store.RBACMapping, error) {
 	m, err := rbacMappings.queryOne(ctx, s.q, rbacSetEnabledSQL, enabled, s.now(), id)
 	return m, mapError(ctx, err, "RBAC mapping "+id)
 }
 
 // Delete removes a mapping, or ErrNotFound.
-func (s rbacStore) Delete(ctx context.Context, id string) error {
+func (s executor) RBACDelete(ctx context.Context, id string) error {
 	tag, err := s.q.Exec(ctx, rbacDeleteSQL, id)
 	if err != nil {
 		return mapError(ctx, err, "delete RBAC mapping "+id)

@@ -53,14 +53,8 @@ var (
 			Where("cluster_id = ? AND sample_time >= ? AND sample_time < ?", nil, nil, nil).OrderBy("sample_time"))
 )
 
-// usageStore implements store.UsageStore.
-type usageStore struct{ conn }
-
 // Record upserts s on (cluster, sample time); s.ID becomes the row's ID.
-func (s usageStore) Record(ctx context.Context, u *store.UsageSample) error {
-	if u.ID == "" {
-		u.ID = store.NewID(store.PrefixUsage)
-	}
+func (s executor) UsageUpsert(ctx context.Context, u *store.UsageSample) error {
 	var id string
 	err := s.q.QueryRow(ctx, usageRecordSQL, u.ID, u.ClusterID, dbTime(u.SampleTime), u.State,
 		u.ControlPlaneReplicas, u.WorkerReplicas, u.EstimatedHourlyCost, jsonArg(u.Metadata)).Scan(&id)
@@ -79,7 +73,7 @@ type usageKey struct {
 
 // RecordBatch upserts every sample in one statement and sets each
 // sample's ID to its row's.
-func (s usageStore) RecordBatch(ctx context.Context, samples []*store.UsageSample) error {
+func (s executor) UsageUpsertMany(ctx context.Context, samples []*store.UsageSample) error {
 	n := len(samples)
 	ids, clusters, states := make([]string, n), make([]string, n), make([]string, n)
 	times := make([]time.Time, n)
@@ -88,9 +82,6 @@ func (s usageStore) RecordBatch(ctx context.Context, samples []*store.UsageSampl
 	metadata := make([]*string, n)
 	byKey := make(map[usageKey]*store.UsageSample, n)
 	for i, u := range samples {
-		if u.ID == "" {
-			u.ID = store.NewID(store.PrefixUsage)
-		}
 		ids[i], clusters[i], times[i], states[i] = u.ID, u.ClusterID, dbTime(u.SampleTime), string(u.State)
 		cps[i], workers[i], costs[i] = int32(u.ControlPlaneReplicas), int32(u.WorkerReplicas), u.EstimatedHourlyCost
 		if u.Metadata != nil {
@@ -118,25 +109,25 @@ func (s usageStore) RecordBatch(ctx context.Context, samples []*store.UsageSampl
 }
 
 // List returns the cluster's samples in [from, to), oldest first.
-func (s usageStore) List(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
+func (s executor) UsageList(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
 	us, err := usageSamples.queryAll(ctx, s.q, usageListSQL, clusterID, dbTime(from), dbTime(to))
 	return us, mapError(ctx, err, "list usage of cluster "+clusterID)
 }
 
 // SummarizeByCluster aggregates the range's samples per cluster.
-func (s usageStore) SummarizeByCluster(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
-	return s.summarize(ctx, r, "s.cluster_id")
+func (s executor) UsageSummarizeByCluster(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.usageSummarize(ctx, r, "s.cluster_id")
 }
 
 // SummarizeByTeam aggregates the range's samples per team of their cluster.
-func (s usageStore) SummarizeByTeam(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
-	return s.summarize(ctx, r, "c.team")
+func (s executor) UsageSummarizeByTeam(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.usageSummarize(ctx, r, "c.team")
 }
 
 // summarize counts and sums the range's samples in SQL, grouped by key (a
 // column of s, the samples, or c, their clusters), in byte order of key.
 // The sum is exact (NUMERIC) and converted to float64 once.
-func (s usageStore) summarize(ctx context.Context, r store.UsageRange, key string) ([]store.UsageSummary, error) {
+func (s executor) usageSummarize(ctx context.Context, r store.UsageRange, key string) ([]store.UsageSummary, error) {
 	b := psql.Select(key, "count(*)", "COALESCE(sum(s.estimated_hourly_cost), 0)::float8").
 		From("usage_samples s").
 		Where("s.sample_time >= ? AND s.sample_time < ?", dbTime(r.From), dbTime(r.To))

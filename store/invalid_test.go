@@ -1,4 +1,4 @@
-package storetest
+package store_test
 
 import (
 	"encoding/json"
@@ -11,71 +11,23 @@ import (
 )
 
 // invalidCase is one call that must be refused with ErrInvalidArgument
-// naming field, before anything is written.
+// naming field, before the backend is called.
 type invalidCase struct {
 	name  string
 	field string
 	call  func(b *bundle, fx *validationFixture) error
 }
 
-// validationFixture is the data the invalid calls aim at, so that a call
-// that got through would change something visible.
-type validationFixture struct {
-	cluster *store.Cluster // READY, with a PENDING job
-	job     *store.Job     // PENDING, on cluster
-	running *store.Job     // RUNNING on another cluster, holding lock
-	lock    *store.JobLock // running's current lock
-}
-
-// observed is everything the invalid calls could have written.
-type observed struct {
-	Clusters, Jobs, Audit, RBAC int
-	Cluster                     *store.Cluster
-	Job, Running                *store.Job
-	Lock                        *store.JobLock
-	ClusterLocked               bool
-	IdempotencyKey              bool
-	Outputs                     bool
-	Artifacts, Samples          int
-}
-
 // idemScope and idemKey are the valid parts of the invalid reservations.
 const idemScope, idemKey = "user:ann", "request-1"
 
-func (b *bundle) observe(t *testing.T, fx *validationFixture) observed {
-	t.Helper()
-	var o observed
-	var err error
-	_, o.Clusters, err = b.s.Clusters.List(b.ctx, store.ClusterFilters{Limit: 1})
-	requireNoErr(t, err, "count clusters")
-	_, o.Jobs, err = b.s.Jobs.List(b.ctx, store.JobFilters{Limit: 1})
-	requireNoErr(t, err, "count jobs")
-	_, o.Audit, err = b.s.Audit.List(b.ctx, store.AuditFilters{Limit: 1})
-	requireNoErr(t, err, "count audit events")
-	_, o.RBAC, err = b.s.RBAC.List(b.ctx, store.RBACFilters{Limit: 1})
-	requireNoErr(t, err, "count mappings")
-	o.Cluster, o.Job, o.Running = b.getCluster(t, fx.cluster.ID), b.getJob(t, fx.job.ID), b.getJob(t, fx.running.ID)
-	o.Lock, err = b.s.JobLocks.Get(b.ctx, fx.lock.ClusterID)
-	requireNoErr(t, err, "get lock")
-	_, err = b.s.JobLocks.Get(b.ctx, fx.cluster.ID)
-	o.ClusterLocked = err == nil
-	_, err = b.s.Idempotency.Get(b.ctx, idemScope, idemKey)
-	o.IdempotencyKey = err == nil
-	_, err = b.s.Outputs.Get(b.ctx, fx.cluster.ID)
-	o.Outputs = err == nil
-	arts, err := b.s.Outputs.ListArtifacts(b.ctx, fx.cluster.ID, nil)
-	requireNoErr(t, err, "list artifacts")
-	o.Artifacts = len(arts)
-	samples, err := b.s.Usage.List(b.ctx, fx.cluster.ID, epoch.AddDate(-1, 0, 0), epoch.AddDate(1, 0, 0))
-	requireNoErr(t, err, "list samples")
-	o.Samples = len(samples)
-	return o
-}
-
-// testValidation runs every refused call of every sub-store and of the
-// worker operations: each must be ErrInvalidArgument with a
-// *store.ValidationError naming the field, and must write nothing.
-func testValidation(t *testing.T, setup setupFunc) {
+// TestInvalidArguments runs every refused call of every sub-store and of
+// the worker operations: each must be ErrInvalidArgument with a
+// *store.ValidationError naming the field, refused before the backend is
+// called (the refusing backend panics on any call). Moved here from the
+// conformance suite (storetest's Validation group), where it ran once per
+// backend although no backend took part.
+func TestInvalidArguments(t *testing.T) {
 	groups := []struct {
 		name  string
 		cases []invalidCase
@@ -89,24 +41,13 @@ func testValidation(t *testing.T, setup setupFunc) {
 		{"Outputs", outputInvalidCases()},
 		{"Usage", usageInvalidCases()},
 		{"Worker", workerInvalidCases()},
+		{"More", moreInvalidCases()},
+		{"NotStorable", exactValueCases()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t)
-			fx := &validationFixture{cluster: b.readyCluster(t)}
-			fx.job = b.job(t, fx.cluster.ID, store.JobPostConfigure)
-			fx.running, fx.lock = b.startedJob(t, "w1", time.Hour)
-			requireNoErr(t, b.s.Usage.Record(b.ctx, &store.UsageSample{ClusterID: fx.cluster.ID, SampleTime: epoch,
-				State: store.ClusterReady}), "record a sample")
-			for _, tc := range g.cases {
-				t.Run(tc.name, func(t *testing.T) {
-					before := b.observe(t, fx)
-					b.clock.Advance(time.Second)
-					requireInvalid(t, tc.call(b, fx), tc.field)
-					requireEqual(t, before, b.observe(t, fx), "store after the refused call")
-				})
-			}
+			runRefused(t, g.cases)
 		})
 	}
 }
