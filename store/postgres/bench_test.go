@@ -63,7 +63,7 @@ func BenchmarkClusterCreate(b *testing.B) {
 		}
 		err := p.QueryRow(e.ctx, insert, c.ID, c.Name, c.Platform, c.ClusterType, c.Version, c.Profile, c.Region,
 			c.BaseDomain, c.Owner, c.OwnerID, c.Team, c.CostCenter, c.Status, c.RequestedBy, c.TTLHours,
-			nil, nil, nil, nil, tags, nil, c.SSHPublicKey, c.OffhoursOptIn, c.WorkHoursEnabled,
+			nil, nil, nil, tags, nil, c.SSHPublicKey, c.OffhoursOptIn, c.WorkHoursEnabled,
 			nil, nil, nil, c.PreserveOnFailure, c.CredentialsMode).Scan(&c.CreatedAt, &c.UpdatedAt)
 		c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		return err
@@ -206,7 +206,7 @@ func BenchmarkLockAcquireRelease(b *testing.B) {
 	acquire, release := stmts[0], stmts[1]
 	raw := func(p *pgxpool.Pool) error {
 		var l store.JobLock
-		err := p.QueryRow(e.ctx, acquire, "w1", nil, nil, time.Minute, job, cluster).Scan(lockDests(&l)...)
+		err := p.QueryRow(e.ctx, acquire, "w1", nil, time.Minute, job, cluster).Scan(lockDests(&l)...)
 		if err != nil {
 			return err
 		}
@@ -359,7 +359,7 @@ func rawClaim(e *benchEnv, p *pgxpool.Pool, q *claimSQL, worker string, ttl time
 	defer func() { _ = tx.Rollback(e.ctx) }()
 	var j store.Job
 	var c clusterScan
-	err = tx.QueryRow(e.ctx, q.runnable, nil, jobTypes, nil, 1).Scan(append(jobDests(&j), c.dests()...)...)
+	err = tx.QueryRow(e.ctx, q.runnable, nil, jobTypes, 1).Scan(append(jobDests(&j), c.dests()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -374,8 +374,7 @@ func rawClaim(e *benchEnv, p *pgxpool.Pool, q *claimSQL, worker string, ttl time
 	var moved bool
 	var l store.JobLock
 	var started store.Job
-	err = tx.QueryRow(e.ctx, q.start, []string{j.ID}, []string{cluster.ID}, []string{string(to)}, worker, nil, nil, ttl,
-		nil, nil, nil).Scan(append(append([]any{&ord, &moved}, lockDests(&l)...), jobDests(&started)...)...)
+	err = tx.QueryRow(e.ctx, q.start, []string{j.ID}, []string{cluster.ID}, []string{string(to)}, worker, nil, ttl).Scan(append(append([]any{&ord, &moved}, lockDests(&l)...), jobDests(&started)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +412,7 @@ func rawFinish(e *benchEnv, p *pgxpool.Pool, q *claimSQL, lock *store.JobLock) (
 	var done store.Job
 	err = tx.QueryRow(e.ctx, q.end, []string{lock.ClusterID}, []string{lock.JobID}, []int64{lock.Token},
 		[]string{string(store.JobSucceeded)}, []string{""}, []string{""}, []time.Duration{0}, []*string{nil},
-		[]string{string(tr.Success)}, nil, nil, nil, nil, nil, nil).
+		[]string{string(tr.Success)}, nil).
 		Scan(append([]any{&ord, &from, &moved}, jobDests(&done)...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrLockLost
