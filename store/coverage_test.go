@@ -25,7 +25,7 @@ func TestEveryMethodRefusesBadInput(t *testing.T) {
 	var cases []invalidCase
 	for _, group := range [][]invalidCase{clusterInvalidCases(), jobInvalidCases(), lockInvalidCases(),
 		idempotencyInvalidCases(), rbacInvalidCases(), auditInvalidCases(), outputInvalidCases(),
-		usageInvalidCases(), workerInvalidCases(), moreInvalidCases(), exactValueCases()} {
+		usageInvalidCases(), workerInvalidCases(), edgeInvalidCases(), exactValueCases()} {
 		cases = append(cases, group...)
 	}
 	for _, mc := range append(storeMethodCases(), durationCases()...) {

@@ -9,11 +9,11 @@ import (
 )
 
 func (s executor) AuditInsert(ctx context.Context, e *store.AuditEvent) error {
-	return s.h.write(ctx, func(v *view) error { return v.insertAudit(e, s.b.now()) })
+	return s.via.write(ctx, func(v *dbView) error { return v.insertAudit(e, s.b.now()) })
 }
 
 // insertAudit is AuditInsert's write at now.
-func (v *view) insertAudit(e *store.AuditEvent, now time.Time) error {
+func (v *dbView) insertAudit(e *store.AuditEvent, now time.Time) error {
 	r := cloneAudit(e)
 	r.CreatedAt = now
 	if v.audit.get(r.ID) != nil {
@@ -30,7 +30,7 @@ func newestFirst(a, b *store.AuditEvent) int {
 }
 
 // matchAudit returns the events passing f (and keep, when not nil).
-func (v *view) matchAudit(f *store.AuditFilters, keep func(*store.AuditEvent) bool) []*store.AuditEvent {
+func (v *dbView) matchAudit(f *store.AuditFilters, keep func(*store.AuditEvent) bool) []*store.AuditEvent {
 	eq := func(p, want *string) bool { return want == nil || p != nil && *p == *want }
 	var since, until time.Time
 	if f.Since != nil {
@@ -55,7 +55,7 @@ func (v *view) matchAudit(f *store.AuditFilters, keep func(*store.AuditEvent) bo
 func (s executor) AuditList(ctx context.Context, f store.AuditFilters) ([]*store.AuditEvent, int, error) {
 	var out []*store.AuditEvent
 	var total int
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows := v.matchAudit(&f, nil)
 		total = len(rows)
 		out = cloneAll(window(rows, newestFirst, f.Offset, store.EffectiveLimit(f.Limit)), cloneAudit)
@@ -66,7 +66,7 @@ func (s executor) AuditList(ctx context.Context, f store.AuditFilters) ([]*store
 
 func (s executor) AuditListAfter(ctx context.Context, f store.AuditFilters, cursor string) (store.Page[*store.AuditEvent], error) {
 	var page store.Page[*store.AuditEvent]
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		at, id, ok, err := timeCursor(cursor, store.AuditSort, true)
 		if err != nil {
 			return err
@@ -88,7 +88,7 @@ func (s executor) AuditListAfter(ctx context.Context, f store.AuditFilters, curs
 func (s executor) AuditPurge(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	before = utc(before)
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		for id, e := range v.audit.all() {
 			if e.CreatedAt.Before(before) {
 				v.audit.del(id)

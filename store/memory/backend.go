@@ -24,7 +24,7 @@ type Backend struct {
 	// mu guards db between its readers and a commit applying an overlay.
 	mu        sync.RWMutex
 	db        *tables
-	committed *view // db without an overlay, for autocommit reads
+	committed *dbView // db without an overlay, for autocommit reads
 
 	// tokens is the fencing-token source (a PostgreSQL SEQUENCE): never
 	// rolled back, never reused.
@@ -105,27 +105,27 @@ func (b *Backend) now() time.Time {
 	return utc(time.Now())
 }
 
-// executor is the store.Executor: every operation, run through h, either
+// executor is the store.Executor: every operation, run through via, either
 // on its own (auto) or in a transaction (tx). Its methods are in the file
 // of their table.
 type executor struct {
-	b *Backend
-	h handle
+	b   *Backend
+	via runner
 }
 
-// handle runs one call, either on its own (auto) or in a transaction (tx).
-type handle interface {
+// runner runs one call, either on its own (auto) or in a transaction (tx).
+type runner interface {
 	// read runs fn on a consistent view of the data.
-	read(ctx context.Context, fn func(v *view) error) error
+	read(ctx context.Context, fn func(v *dbView) error) error
 	// write runs fn on a view it may write; fn's writes take effect only
 	// if it returns nil (at once, or at the transaction's commit).
-	write(ctx context.Context, fn func(v *view) error) error
+	write(ctx context.Context, fn func(v *dbView) error) error
 }
 
 // auto runs each call as its own transaction.
 type auto struct{ b *Backend }
 
-func (a auto) read(ctx context.Context, fn func(v *view) error) error {
+func (a auto) read(ctx context.Context, fn func(v *dbView) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (a auto) read(ctx context.Context, fn func(v *view) error) error {
 	return fn(a.b.committed)
 }
 
-func (a auto) write(ctx context.Context, fn func(v *view) error) error {
+func (a auto) write(ctx context.Context, fn func(v *dbView) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 // a failed one on its cluster is found in the same call.
 func (s executor) JobsClaim(ctx context.Context, p store.JobsClaimParams) ([]*store.Claimed, error) {
 	var out []*store.Claimed
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		now := s.b.now()
 		out = nil
 		events, rejects := 0, 0
@@ -61,7 +61,7 @@ func (s executor) JobsClaim(ctx context.Context, p store.JobsClaimParams) ([]*st
 
 // start starts one runnable job of JobsClaim at now: the lock, the job,
 // the cluster, the job.start event with ID eventID.
-func (s executor) start(v *view, p store.JobsClaimParams, j *store.Job, cluster *store.Cluster, to store.ClusterStatus,
+func (s executor) start(v *dbView, p store.JobsClaimParams, j *store.Job, cluster *store.Cluster, to store.ClusterStatus,
 	eventID string, now time.Time) (*store.Claimed, error) {
 	lock, err := s.grant(v, store.JobLockAcquireParams{ClusterID: cluster.ID, JobID: j.ID, TTL: p.LockTTL, WorkerID: p.WorkerID}, now)
 	if err != nil {
@@ -88,7 +88,7 @@ func (s executor) start(v *view, p store.JobsClaimParams, j *store.Job, cluster 
 // transaction too.
 func (s executor) JobsFinish(ctx context.Context, p store.JobsFinishParams) ([]store.JobsFinishResult, error) {
 	var out []store.JobsFinishResult
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		now := s.b.now()
 		out = make([]store.JobsFinishResult, len(p.Items))
 		ends := make([]store.JobEnding, len(p.Items))
@@ -127,7 +127,7 @@ func (s executor) JobsFinish(ctx context.Context, p store.JobsFinishParams) ([]s
 
 // end makes one checked item's writes at now: the fenced job write, the
 // cluster's end status, the lock release, the audit event.
-func (s executor) end(v *view, it store.JobsFinishItem, e store.JobEnding, now time.Time) (*store.Job, error) {
+func (s executor) end(v *dbView, it store.JobsFinishItem, e store.JobEnding, now time.Time) (*store.Job, error) {
 	var change func(*store.Job)
 	switch e.Status {
 	case store.JobSucceeded:

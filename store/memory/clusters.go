@@ -13,7 +13,7 @@ func clusterNotFound(id string) error { return fmt.Errorf("cluster %s: %w", id, 
 
 // checkName refuses c when another active cluster has its name, platform
 // and base domain (the partial unique index).
-func checkName(v *view, c *store.Cluster) error {
+func checkName(v *dbView, c *store.Cluster) error {
 	k, ok := nameKey(c)
 	if !ok {
 		return nil
@@ -26,7 +26,7 @@ func checkName(v *view, c *store.Cluster) error {
 }
 
 func (s executor) ClusterInsert(ctx context.Context, c *store.Cluster) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		r := cloneCluster(c)
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
@@ -44,7 +44,7 @@ func (s executor) ClusterInsert(ctx context.Context, c *store.Cluster) error {
 
 func (s executor) ClusterGetByID(ctx context.Context, id string) (*store.Cluster, error) {
 	var out *store.Cluster
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		r := v.clusters.get(id)
 		if r == nil {
 			return clusterNotFound(id)
@@ -59,7 +59,7 @@ func (s executor) ClusterGetByID(ctx context.Context, id string) (*store.Cluster
 // transaction is presumed to lock every row; in a transaction it is GetByID.
 func (s executor) ClusterGetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
 	var out *store.Cluster
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		r := v.clusters.get(id)
 		if r == nil {
 			return clusterNotFound(id)
@@ -75,7 +75,7 @@ func (s executor) ClusterGetByIDForUpdate(ctx context.Context, id string) (*stor
 // active again must not collide with an active namesake.
 func (s executor) ClusterUpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
 	var out *store.Cluster
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		c, err := v.moveCluster(id, to, s.b.now())
 		if err == nil {
 			out = cloneCluster(c)
@@ -86,7 +86,7 @@ func (s executor) ClusterUpdateStatus(ctx context.Context, id string, to store.C
 }
 
 // moveCluster is ClusterUpdateStatus's write at now.
-func (v *view) moveCluster(id string, to store.ClusterStatus, now time.Time) (*store.Cluster, error) {
+func (v *dbView) moveCluster(id string, to store.ClusterStatus, now time.Time) (*store.Cluster, error) {
 	cur := v.clusters.get(id)
 	if cur == nil {
 		return nil, clusterNotFound(id)
@@ -109,7 +109,7 @@ func (v *view) moveCluster(id string, to store.ClusterStatus, now time.Time) (*s
 
 func (s executor) ClusterUpdate(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
 	var out *store.Cluster
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		cur := v.clusters.get(id)
 		if cur == nil {
 			return clusterNotFound(id)

@@ -17,7 +17,7 @@ func keyNotFound(scope, key string) error {
 func (s executor) IdempotencyReserve(ctx context.Context, q store.IdempotencyReserveParams) (*store.IdempotencyKey, bool, error) {
 	var out *store.IdempotencyKey
 	var created bool
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		now := s.b.now()
 		id, cur := v.idem.lookup(v.db.idemKey, idemKey(q.Scope, q.Key))
 		if cur != nil && now.Before(cur.ExpiresAt) {
@@ -42,7 +42,7 @@ func (s executor) IdempotencyReserve(ctx context.Context, q store.IdempotencyRes
 func (s executor) IdempotencyComplete(ctx context.Context, p store.IdempotencyCompleteParams) (*store.IdempotencyKey, error) {
 	var out *store.IdempotencyKey
 	scope, key := p.Scope, p.Key
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		id, cur := v.idem.lookup(v.db.idemKey, idemKey(scope, key))
 		if cur == nil {
 			return keyNotFound(scope, key)
@@ -62,7 +62,7 @@ func (s executor) IdempotencyComplete(ctx context.Context, p store.IdempotencyCo
 
 func (s executor) IdempotencyGet(ctx context.Context, scope, key string) (*store.IdempotencyKey, error) {
 	var out *store.IdempotencyKey
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		_, cur := v.idem.lookup(v.db.idemKey, idemKey(scope, key))
 		if cur == nil {
 			return keyNotFound(scope, key)
@@ -75,7 +75,7 @@ func (s executor) IdempotencyGet(ctx context.Context, scope, key string) (*store
 
 func (s executor) IdempotencyDeleteExpired(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		now := s.b.now()
 		for id, k := range v.idem.all() {
 			if !now.Before(k.ExpiresAt) {

@@ -17,7 +17,7 @@ func jobTransition(j *store.Job, to store.JobStatus) error {
 }
 
 func (s executor) JobInsert(ctx context.Context, j *store.Job) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		r := cloneJob(j)
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
@@ -35,7 +35,7 @@ func (s executor) JobInsert(ctx context.Context, j *store.Job) error {
 
 func (s executor) JobGetByID(ctx context.Context, id string) (*store.Job, error) {
 	var out *store.Job
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		r := v.jobs.get(id)
 		if r == nil {
 			return jobNotFound(id)
@@ -53,7 +53,7 @@ func jobOrder(desc bool) func(a, b *store.Job) int {
 
 // matchJobs returns the jobs passing f (and keep, when not nil), visiting
 // the smaller of the cluster and status index sets when f selects one.
-func (v *view) matchJobs(f *store.JobFilters, keep func(*store.Job) bool) []*store.Job {
+func (v *dbView) matchJobs(f *store.JobFilters, keep func(*store.Job) bool) []*store.Job {
 	rows := v.jobs.all()
 	best := -1
 	if f.ClusterID != nil {
@@ -79,7 +79,7 @@ func (v *view) matchJobs(f *store.JobFilters, keep func(*store.Job) bool) []*sto
 func (s executor) JobList(ctx context.Context, f store.JobFilters) ([]*store.Job, int, error) {
 	var out []*store.Job
 	var total int
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows := v.matchJobs(&f, nil)
 		total = len(rows)
 		out = cloneAll(window(rows, jobOrder(f.Desc), f.Offset, store.EffectiveLimit(f.Limit)), cloneJob)
@@ -90,7 +90,7 @@ func (s executor) JobList(ctx context.Context, f store.JobFilters) ([]*store.Job
 
 func (s executor) JobListAfter(ctx context.Context, f store.JobFilters, cursor string) (store.Page[*store.Job], error) {
 	var page store.Page[*store.Job]
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		sort := string(store.JobByCreatedAt)
 		at, id, ok, err := timeCursor(cursor, sort, f.Desc)
 		if err != nil {
@@ -114,7 +114,7 @@ func (s executor) JobListAfter(ctx context.Context, f store.JobFilters, cursor s
 // moveJob is the compare-and-set of a job's status: it applies change to
 // job id and moves it to to, refusing with a job TransitionError unless
 // its status is one of from.
-func (v *view) moveJob(id string, to store.JobStatus, from []store.JobStatus, now time.Time,
+func (v *dbView) moveJob(id string, to store.JobStatus, from []store.JobStatus, now time.Time,
 	change func(r *store.Job)) (*store.Job, error) {
 	cur := v.jobs.get(id)
 	if cur == nil {
@@ -134,7 +134,7 @@ func (v *view) moveJob(id string, to store.JobStatus, from []store.JobStatus, no
 // the job is RUNNING and the lock's token is its cluster's current token
 // for that job: the check and the write are one step, so a stale holder
 // can never write.
-func (v *view) fencedJob(lock *store.JobLock, to store.JobStatus, now time.Time, change func(r *store.Job)) (*store.Job, error) {
+func (v *dbView) fencedJob(lock *store.JobLock, to store.JobStatus, now time.Time, change func(r *store.Job)) (*store.Job, error) {
 	j := v.jobs.get(lock.JobID)
 	if j == nil || j.Status != store.JobRunning || j.ClusterID != lock.ClusterID || v.current(lock) == nil {
 		return nil, fmt.Errorf("job %s: token %d is not the current lock of cluster %s: %w",
@@ -149,9 +149,9 @@ func (v *view) fencedJob(lock *store.JobLock, to store.JobStatus, now time.Time,
 
 // writeJob runs fn as one write at one now and returns a copy of the job
 // it wrote.
-func (s executor) writeJob(ctx context.Context, fn func(v *view, now time.Time) (*store.Job, error)) (*store.Job, error) {
+func (s executor) writeJob(ctx context.Context, fn func(v *dbView, now time.Time) (*store.Job, error)) (*store.Job, error) {
 	var out *store.Job
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		j, err := fn(v, s.b.now())
 		if err == nil {
 			out = cloneJob(j)
@@ -203,31 +203,31 @@ func retrying(code, message string, after time.Duration, now time.Time) func(*st
 }
 
 func (s executor) JobMarkStarted(ctx context.Context, id string) (*store.Job, error) {
-	return s.writeJob(ctx, func(v *view, now time.Time) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
 		return v.moveJob(id, store.JobRunning, runnableStatuses, now, started(now))
 	})
 }
 
 func (s executor) JobCancel(ctx context.Context, id, code, message string) (*store.Job, error) {
-	return s.writeJob(ctx, func(v *view, now time.Time) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
 		return v.moveJob(id, store.JobFailed, runnableStatuses, now, failed(code, message, now))
 	})
 }
 
 func (s executor) JobMarkSucceeded(ctx context.Context, lock *store.JobLock, metadata map[string]string) (*store.Job, error) {
-	return s.writeJob(ctx, func(v *view, now time.Time) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
 		return v.fencedJob(lock, store.JobSucceeded, now, succeeded(metadata, now))
 	})
 }
 
 func (s executor) JobMarkFailed(ctx context.Context, lock *store.JobLock, code, message string) (*store.Job, error) {
-	return s.writeJob(ctx, func(v *view, now time.Time) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
 		return v.fencedJob(lock, store.JobFailed, now, failed(code, message, now))
 	})
 }
 
 func (s executor) JobMarkRetry(ctx context.Context, p store.JobMarkRetryParams) (*store.Job, error) {
-	return s.writeJob(ctx, func(v *view, now time.Time) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
 		return v.fencedJob(p.Lock, store.JobRetrying, now, retrying(p.Code, p.Message, p.After, now))
 	})
 }

@@ -14,7 +14,7 @@ func lockLost(l *store.JobLock) error {
 
 // current returns the cluster's lock row when lock's token (and job) is
 // still current; expiry alone does not make a token stale.
-func (v *view) current(lock *store.JobLock) *store.JobLock {
+func (v *dbView) current(lock *store.JobLock) *store.JobLock {
 	l := v.locks.get(lock.ClusterID)
 	if l == nil || l.Token != lock.Token || l.JobID != lock.JobID {
 		return nil
@@ -26,7 +26,7 @@ func (v *view) current(lock *store.JobLock) *store.JobLock {
 // with a token from the backend's counter, which is greater than every
 // token ever granted (and at least the old row's + 1, as the PostgreSQL
 // backend's GREATEST does).
-func (s executor) grant(v *view, p store.JobLockAcquireParams, now time.Time) (*store.JobLock, error) {
+func (s executor) grant(v *dbView, p store.JobLockAcquireParams, now time.Time) (*store.JobLock, error) {
 	clusterID, jobID, workerID := p.ClusterID, p.JobID, p.WorkerID
 	if j := v.jobs.get(jobID); j == nil || j.ClusterID != clusterID {
 		return nil, fmt.Errorf("lock cluster %s: job %s of that cluster: %w", clusterID, jobID, store.ErrNotFound)
@@ -54,7 +54,7 @@ func (s executor) grant(v *view, p store.JobLockAcquireParams, now time.Time) (*
 
 func (s executor) JobLockAcquire(ctx context.Context, p store.JobLockAcquireParams) (*store.JobLock, error) {
 	var out *store.JobLock
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		l, err := s.grant(v, p, s.b.now())
 		if err == nil {
 			out = cloneLock(l)
@@ -66,7 +66,7 @@ func (s executor) JobLockAcquire(ctx context.Context, p store.JobLockAcquirePara
 
 func (s executor) JobLockExtend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
 	var out *store.JobLock
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		l := v.current(lock)
 		if l == nil {
 			return lockLost(lock)
@@ -81,7 +81,7 @@ func (s executor) JobLockExtend(ctx context.Context, lock *store.JobLock, ttl ti
 }
 
 func (s executor) JobLockRelease(ctx context.Context, lock *store.JobLock) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		if v.current(lock) == nil {
 			return lockLost(lock)
 		}
@@ -92,7 +92,7 @@ func (s executor) JobLockRelease(ctx context.Context, lock *store.JobLock) error
 
 func (s executor) JobLockGet(ctx context.Context, clusterID string) (*store.JobLock, error) {
 	var out *store.JobLock
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		l := v.locks.get(clusterID)
 		if l == nil {
 			return fmt.Errorf("lock of cluster %s: %w", clusterID, store.ErrNotFound)
@@ -105,7 +105,7 @@ func (s executor) JobLockGet(ctx context.Context, clusterID string) (*store.JobL
 
 func (s executor) JobLockReleaseExpired(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		now := s.b.now()
 		for id, l := range v.locks.all() {
 			if !now.Before(l.ExpiresAt) {

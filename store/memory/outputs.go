@@ -8,7 +8,7 @@ import (
 )
 
 func (s executor) OutputsUpsert(ctx context.Context, o *store.ClusterOutputs) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		if v.clusters.get(o.ClusterID) == nil {
 			return failedStatement(fmt.Errorf("outputs: %w", clusterNotFound(o.ClusterID)))
 		}
@@ -35,7 +35,7 @@ func outputsNotFound(clusterID string) error {
 
 func (s executor) OutputsGet(ctx context.Context, clusterID string) (*store.ClusterOutputs, error) {
 	var out *store.ClusterOutputs
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		r := v.outputs.get(clusterID)
 		if r == nil {
 			return outputsNotFound(clusterID)
@@ -47,7 +47,7 @@ func (s executor) OutputsGet(ctx context.Context, clusterID string) (*store.Clus
 }
 
 func (s executor) OutputsDelete(ctx context.Context, clusterID string) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		if v.outputs.get(clusterID) == nil {
 			return outputsNotFound(clusterID)
 		}
@@ -57,7 +57,7 @@ func (s executor) OutputsDelete(ctx context.Context, clusterID string) error {
 }
 
 func (s executor) ArtifactInsert(ctx context.Context, a *store.ClusterArtifact) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		r := cloneArtifact(a)
 		r.CreatedAt = s.b.now()
 		if v.artifacts.get(r.ID) != nil {
@@ -74,7 +74,7 @@ func (s executor) ArtifactInsert(ctx context.Context, a *store.ClusterArtifact) 
 
 func (s executor) ArtifactList(ctx context.Context, clusterID string, t *store.ArtifactType) ([]*store.ClusterArtifact, error) {
 	var out []*store.ClusterArtifact
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		var rows []*store.ClusterArtifact
 		for _, a := range v.artifacts.in(v.db.artifactClu, clusterID) {
 			if t == nil || a.ArtifactType == *t {

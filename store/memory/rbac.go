@@ -14,7 +14,7 @@ func mappingNotFound(id string) error {
 }
 
 func (s executor) RBACInsert(ctx context.Context, m *store.RBACMapping) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		r := cloneRBAC(m)
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
@@ -33,7 +33,7 @@ func (s executor) RBACInsert(ctx context.Context, m *store.RBACMapping) error {
 
 func (s executor) RBACGetByID(ctx context.Context, id string) (*store.RBACMapping, error) {
 	var out *store.RBACMapping
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		r := v.rbac.get(id)
 		if r == nil {
 			return mappingNotFound(id)
@@ -48,7 +48,7 @@ func (s executor) RBACGetByID(ctx context.Context, id string) (*store.RBACMappin
 // byte order.
 func (s executor) RBACListForPrincipal(ctx context.Context, arn string) ([]*store.RBACMapping, error) {
 	var out []*store.RBACMapping
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		var rows []*store.RBACMapping
 		for _, m := range v.rbac.in(v.db.rbacARN, arn) {
 			if m.Enabled {
@@ -66,7 +66,7 @@ func (s executor) RBACListForPrincipal(ctx context.Context, arn string) ([]*stor
 func (s executor) RBACList(ctx context.Context, f store.RBACFilters) ([]*store.RBACMapping, int, error) {
 	var out []*store.RBACMapping
 	var total int
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows := v.rbac.all()
 		if f.IAMPrincipalARN != nil {
 			rows = v.rbac.in(v.db.rbacARN, *f.IAMPrincipalARN)
@@ -89,7 +89,7 @@ func (s executor) RBACList(ctx context.Context, f store.RBACFilters) ([]*store.R
 
 func (s executor) RBACSetEnabled(ctx context.Context, id string, enabled bool) (*store.RBACMapping, error) {
 	var out *store.RBACMapping
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		cur := v.rbac.get(id)
 		if cur == nil {
 			return mappingNotFound(id)
@@ -104,7 +104,7 @@ func (s executor) RBACSetEnabled(ctx context.Context, id string, enabled bool) (
 }
 
 func (s executor) RBACDelete(ctx context.Context, id string) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		if v.rbac.get(id) == nil {
 			return mappingNotFound(id)
 		}

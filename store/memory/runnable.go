@@ -11,7 +11,7 @@ import (
 )
 
 // live reports whether the cluster's lock row exists and has not expired.
-func (v *view) live(clusterID string, now time.Time) bool {
+func (v *dbView) live(clusterID string, now time.Time) bool {
 	l := v.locks.get(clusterID)
 	return l != nil && now.Before(l.ExpiresAt)
 }
@@ -22,7 +22,7 @@ func (v *view) live(clusterID string, now time.Time) bool {
 // with RetryAt passed, of one of types (any when empty), on a cluster
 // without a live lock, oldest first. Its cost grows with the number of
 // clusters that have open jobs, not with the number of jobs.
-func (v *view) runnable(now time.Time, types []store.JobType, limit int) []*store.Job {
+func (v *dbView) runnable(now time.Time, types []store.JobType, limit int) []*store.Job {
 	var found []*store.Job
 	for clusterID, j := range v.jobs.heads(v.db.jobOpen) {
 		switch {
@@ -42,7 +42,7 @@ func (v *view) runnable(now time.Time, types []store.JobType, limit int) []*stor
 // for it instead of skipping rows.
 func (s executor) JobsLockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
 	var out []store.Runnable
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		found := v.runnable(s.b.now(), q.JobTypes, q.Limit)
 		out = make([]store.Runnable, 0, len(found))
 		for _, j := range found {
@@ -58,7 +58,7 @@ func (s executor) JobsLockRunnable(ctx context.Context, q store.RunnableQuery) (
 // sorts ascending).
 func (s executor) JobListStuck(ctx context.Context, limit int) ([]*store.Job, error) {
 	var out []*store.Job
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		now := s.b.now()
 		var rows []*store.Job
 		for _, j := range v.jobs.in(v.db.jobStatus, string(store.JobRunning)) {
@@ -91,7 +91,7 @@ func byStarted(a, b *store.Job) int {
 // left.
 func (s executor) JobRequeue(ctx context.Context, id string) (*store.Job, error) {
 	var out *store.Job
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		cur := v.jobs.get(id)
 		if cur == nil {
 			return jobNotFound(id)

@@ -20,7 +20,7 @@ func (s executor) UsageUpsert(ctx context.Context, sample *store.UsageSample) er
 // UsageUpsertMany checks every sample (cluster exists, no ID clash) before
 // it writes any, so a refused batch writes nothing.
 func (s executor) UsageUpsertMany(ctx context.Context, samples []*store.UsageSample) error {
-	return s.h.write(ctx, func(v *view) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		rows := make([]*store.UsageSample, len(samples))
 		ids := make(map[string]bool, len(samples))
 		for i, in := range samples {
@@ -50,7 +50,7 @@ func inRange(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to
 func (s executor) UsageList(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
 	var out []*store.UsageSample
 	from, to = utc(from), utc(to)
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		var rows []*store.UsageSample
 		for _, u := range v.usage.in(v.db.usageCluster, clusterID) {
 			if inRange(u.SampleTime, from, to) {
@@ -85,7 +85,7 @@ func (t *tally) addCost(c float64) {
 func (s executor) usageSummarize(ctx context.Context, r store.UsageRange, group func(*store.Cluster) string) ([]store.UsageSummary, error) {
 	var out []store.UsageSummary
 	from, to := utc(r.From), utc(r.To)
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows := v.usage.all()
 		if r.ClusterID != nil {
 			rows = v.usage.in(v.db.usageCluster, *r.ClusterID)

@@ -63,11 +63,12 @@ func eventsAfter(cursor string) func(*bundle, *validationFixture) error {
 	}
 }
 
-// moreInvalidCases extends validation.go's cases: forged cursors, times out
+// edgeInvalidCases extends the cases of invalid_test.go and
+// invalid_records_test.go: forged cursors, times out
 // of range, and refusals of every sub-store method for which that file has
 // none of a kind (a too long or NUL-holding ID, an oversized batch, a body
 // that is not UTF-8).
-func moreInvalidCases() []invalidCase {
+func edgeInvalidCases() []invalidCase {
 	return []invalidCase{
 		// Clusters.
 		{"ClustersAfterCursorNotBase64", "cursor", clustersAfter(store.ClusterFilters{}, cursorNotBase64)},
