@@ -35,17 +35,63 @@ type AuditFilters struct {
 	Offset    int        // List only
 }
 
-// AuditStore appends and lists audit events. There is no update or delete
-// API except the retention Purge. Log inside the transaction of the action
-// it records, so the event exists exactly when the action committed.
-type AuditStore interface {
-	// Log appends e, assigning ID and CreatedAt.
-	Log(ctx context.Context, e *AuditEvent) error
-	// List returns a page of matching events and the total, from one snapshot.
-	List(ctx context.Context, f AuditFilters) ([]*AuditEvent, int, error)
-	// ListAfter returns the keyset page after cursor ("" for the first).
-	ListAfter(ctx context.Context, f AuditFilters, cursor string) (Page[*AuditEvent], error)
-	// Purge deletes events created before the given time (retention) and
-	// returns how many.
-	Purge(ctx context.Context, before time.Time) (int64, error)
+// AuditSort is the sort name audit cursors are made for.
+const AuditSort = "created_at"
+
+// AuditStore is the API of the audit log: Store.Audit. It appends and
+// lists events; there is no update or delete but the retention Purge. Log
+// inside the transaction of the action it records, so the event exists
+// exactly when the action committed.
+type AuditStore struct{ s *Store }
+
+// Log appends e, assigning e.ID when empty, and CreatedAt.
+func (as AuditStore) Log(ctx context.Context, e *AuditEvent) error {
+	return as.s.run(ctx, "Audit.Log", func(ctx context.Context, x Executor) error {
+		if err := e.validate(); err != nil {
+			return err
+		}
+		if e.ID == "" {
+			e.ID = NewID(PrefixAudit)
+		}
+		return x.AuditInsert(ctx, e)
+	})
+}
+
+// List returns a page of matching events and the total, from one snapshot.
+func (as AuditStore) List(ctx context.Context, f AuditFilters) ([]*AuditEvent, int, error) {
+	var total int
+	items, err := call(as.s, ctx, "Audit.List", func(ctx context.Context, x Executor) ([]*AuditEvent, error) {
+		if err := f.validate(); err != nil {
+			return nil, err
+		}
+		items, n, err := x.AuditList(ctx, f)
+		total = n
+		return items, err
+	})
+	return items, total, err
+}
+
+// ListAfter returns the keyset page after cursor ("" for the first).
+func (as AuditStore) ListAfter(ctx context.Context, f AuditFilters, cursor string) (Page[*AuditEvent], error) {
+	return call(as.s, ctx, "Audit.ListAfter", func(ctx context.Context, x Executor) (Page[*AuditEvent], error) {
+		if err := f.validate(); err != nil {
+			return Page[*AuditEvent]{}, err
+		}
+		if err := checkAfter(f.Offset, cursor, AuditSort, true); err != nil {
+			return Page[*AuditEvent]{}, err
+		}
+		return x.AuditListAfter(ctx, f, cursor)
+	})
+}
+
+// Purge deletes events created before the given time (retention) and
+// returns how many.
+func (as AuditStore) Purge(ctx context.Context, before time.Time) (int64, error) {
+	return call(as.s, ctx, "Audit.Purge", func(ctx context.Context, x Executor) (int64, error) {
+		var k checker
+		if k.time("before", before); k.err != nil {
+			return 0, k.err
+		}
+		return x.AuditPurge(ctx, before)
+	})
 }

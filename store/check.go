@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -196,4 +197,68 @@ func isUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// validateSamples checks RecordBatch's input: 1 to MaxBatch valid
+// samples, no cluster and sample time twice.
+func validateSamples(samples []*UsageSample) error {
+	if len(samples) == 0 || len(samples) > MaxBatch {
+		return invalid("samples", "must hold 1 to %d samples", MaxBatch)
+	}
+	type key struct {
+		cluster string
+		at      int64
+	}
+	seen := make(map[key]bool, len(samples))
+	for i, s := range samples {
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("samples[%d]: %w", i, err)
+		}
+		k := key{s.ClusterID, s.SampleTime.UnixMicro()}
+		if seen[k] {
+			return invalid(fmt.Sprintf("samples[%d]", i), "repeats cluster %s at %s", s.ClusterID, s.SampleTime)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+func checkID(field, id string) error {
+	var k checker
+	k.id(field, id)
+	return k.err
+}
+
+func checkLimit(limit int) error {
+	if limit < 1 || limit > MaxLimit {
+		return invalid("limit", "must be between 1 and %d", MaxLimit)
+	}
+	return nil
+}
+
+// orDefault returns s, or def when s is empty.
+func orDefault[S ~string](s, def S) S {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// checkAfter checks a keyset listing's offset (none) and cursor, which
+// must be "" or one made for the listing's sort, with a key that is a
+// time in range when the sort is by a time (every sort but a cluster's
+// by name).
+func checkAfter(offset int, cursor, sort string, desc bool) error {
+	if offset != 0 {
+		return invalid("filters.offset", "must be 0 with a cursor")
+	}
+	if cursor == "" {
+		return nil
+	}
+	c, err := DecodeCursor(cursor, sort, desc)
+	if err != nil || sort == string(ClusterByName) {
+		return err
+	}
+	_, err = ParseTimeKey(c.Key)
+	return err
 }

@@ -128,40 +128,121 @@ type ClusterUpdate struct {
 	CredentialsMode   *string
 }
 
-// ClusterStore persists clusters.
-type ClusterStore interface {
-	// Create inserts c, assigning c.ID when empty and setting CreatedAt and
-	// UpdatedAt (and defaults for empty Status and ClusterType) on c.
-	// ErrConflict if the ID exists or an active cluster (Status.Active) has
-	// the same name, platform and base domain.
-	Create(ctx context.Context, c *Cluster) error
-	// GetByID returns the cluster or ErrNotFound.
-	GetByID(ctx context.Context, id string) (*Cluster, error)
-	// GetByIDForUpdate is GetByID that also locks the row until the
-	// enclosing transaction ends (SELECT … FOR NO KEY UPDATE), so other
-	// writers of the row, and other GetByIDForUpdate calls, wait; inserting
-	// a job or granting a lock for the cluster does not. Outside a
-	// transaction the lock ends with the call.
-	GetByIDForUpdate(ctx context.Context, id string) (*Cluster, error)
-	// List returns one page of matching clusters and the total number of
-	// matches, both from one snapshot.
-	List(ctx context.Context, f ClusterFilters) ([]*Cluster, int, error)
-	// ListAfter returns the page after cursor ("" for the first page) in
-	// keyset order: its cost does not grow with depth, and rows inserted
-	// between calls never make a row skipped or repeated. The returned
-	// Page's Next is "" after the last page. A cursor is only valid with the
-	// filters' sort order; otherwise ErrInvalidArgument.
-	ListAfter(ctx context.Context, f ClusterFilters, cursor string) (Page[*Cluster], error)
-	// UpdateStatus moves the cluster to status to, atomically and only from a
-	// status the state machine allows (see AllowedFrom): a compare-and-set
-	// in one statement. It sets DestroyedAt when to is DESTROYED. Otherwise
-	// ErrInvalidStateTransition naming from and to (*TransitionError), or
-	// ErrNotFound.
-	UpdateStatus(ctx context.Context, id string, to ClusterStatus) (*Cluster, error)
-	// Update writes the non-nil fields of u and returns the updated cluster.
-	Update(ctx context.Context, id string, u ClusterUpdate) (*Cluster, error)
-	// ListExpired returns up to limit clusters whose DestroyAt has passed
-	// and whose status a DESTROY may start from (READY, FAILED, HIBERNATED,
-	// DESTROY_FAILED), oldest DestroyAt first: the TTL janitor's query.
-	ListExpired(ctx context.Context, limit int) ([]*Cluster, error)
+// ClusterStore is the API of clusters: Store.Clusters.
+type ClusterStore struct{ s *Store }
+
+// Create inserts c, assigning c.ID when empty and setting CreatedAt and
+// UpdatedAt (and defaults for empty Status and ClusterType) on c.
+// ErrConflict if the ID exists or an active cluster (Status.Active) has
+// the same name, platform and base domain.
+func (cs ClusterStore) Create(ctx context.Context, c *Cluster) error {
+	return cs.s.run(ctx, "Clusters.Create", func(ctx context.Context, x Executor) error {
+		if err := c.validate(); err != nil {
+			return err
+		}
+		if c.ID == "" {
+			c.ID = NewID(PrefixCluster)
+		}
+		c.Status = orDefault(c.Status, ClusterPending)
+		c.ClusterType = orDefault(c.ClusterType, ClusterTypeOpenShift)
+		return x.ClusterInsert(ctx, c)
+	})
+}
+
+// GetByID returns the cluster or ErrNotFound.
+func (cs ClusterStore) GetByID(ctx context.Context, id string) (*Cluster, error) {
+	return call(cs.s, ctx, "Clusters.GetByID", func(ctx context.Context, x Executor) (*Cluster, error) {
+		if err := checkID("id", id); err != nil {
+			return nil, err
+		}
+		return x.ClusterGetByID(ctx, id)
+	})
+}
+
+// GetByIDForUpdate is GetByID that also locks the row until the enclosing
+// transaction ends (SELECT … FOR NO KEY UPDATE), so other writers of the
+// row, and other GetByIDForUpdate calls, wait; inserting a job or granting
+// a lock for the cluster does not. Outside a transaction the lock ends
+// with the call.
+func (cs ClusterStore) GetByIDForUpdate(ctx context.Context, id string) (*Cluster, error) {
+	return call(cs.s, ctx, "Clusters.GetByIDForUpdate", func(ctx context.Context, x Executor) (*Cluster, error) {
+		if err := checkID("id", id); err != nil {
+			return nil, err
+		}
+		return x.ClusterGetByIDForUpdate(ctx, id)
+	})
+}
+
+// List returns one page of matching clusters and the total number of
+// matches, both from one snapshot.
+func (cs ClusterStore) List(ctx context.Context, f ClusterFilters) ([]*Cluster, int, error) {
+	var total int
+	items, err := call(cs.s, ctx, "Clusters.List", func(ctx context.Context, x Executor) ([]*Cluster, error) {
+		if err := f.validate(); err != nil {
+			return nil, err
+		}
+		items, n, err := x.ClusterList(ctx, f)
+		total = n
+		return items, err
+	})
+	return items, total, err
+}
+
+// ListAfter returns the page after cursor ("" for the first page) in
+// keyset order: its cost does not grow with depth, and rows inserted
+// between calls never make a row skipped or repeated. The returned Page's
+// Next is "" after the last page. A cursor is only valid with the filters'
+// sort order; otherwise ErrInvalidArgument.
+func (cs ClusterStore) ListAfter(ctx context.Context, f ClusterFilters, cursor string) (Page[*Cluster], error) {
+	return call(cs.s, ctx, "Clusters.ListAfter", func(ctx context.Context, x Executor) (Page[*Cluster], error) {
+		if err := f.validate(); err != nil {
+			return Page[*Cluster]{}, err
+		}
+		if err := checkAfter(f.Offset, cursor, string(orDefault(f.Sort, ClusterByCreatedAt)), f.Desc); err != nil {
+			return Page[*Cluster]{}, err
+		}
+		return x.ClusterListAfter(ctx, f, cursor)
+	})
+}
+
+// UpdateStatus moves the cluster to status to, atomically and only from a
+// status the state machine allows (see AllowedFrom): a compare-and-set in
+// one statement. It sets DestroyedAt when to is DESTROYED. Otherwise
+// ErrInvalidStateTransition naming from and to (*TransitionError), or
+// ErrNotFound.
+func (cs ClusterStore) UpdateStatus(ctx context.Context, id string, to ClusterStatus) (*Cluster, error) {
+	return call(cs.s, ctx, "Clusters.UpdateStatus", func(ctx context.Context, x Executor) (*Cluster, error) {
+		if err := checkID("id", id); err != nil {
+			return nil, err
+		}
+		if !to.Valid() {
+			return nil, invalid("status", "unknown value %q", to)
+		}
+		return x.ClusterUpdateStatus(ctx, id, to)
+	})
+}
+
+// Update writes the non-nil fields of u and returns the updated cluster.
+func (cs ClusterStore) Update(ctx context.Context, id string, u ClusterUpdate) (*Cluster, error) {
+	return call(cs.s, ctx, "Clusters.Update", func(ctx context.Context, x Executor) (*Cluster, error) {
+		if err := checkID("id", id); err != nil {
+			return nil, err
+		}
+		if err := u.validate(); err != nil {
+			return nil, err
+		}
+		return x.ClusterUpdate(ctx, id, u)
+	})
+}
+
+// ListExpired returns up to limit clusters whose DestroyAt has passed and
+// whose status a DESTROY may start from (READY, FAILED, HIBERNATED,
+// DESTROY_FAILED), oldest DestroyAt first: the TTL janitor's query.
+func (cs ClusterStore) ListExpired(ctx context.Context, limit int) ([]*Cluster, error) {
+	return call(cs.s, ctx, "Clusters.ListExpired", func(ctx context.Context, x Executor) ([]*Cluster, error) {
+		if err := checkLimit(limit); err != nil {
+			return nil, err
+		}
+		return x.ClusterListExpired(ctx, limit)
+	})
 }

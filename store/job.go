@@ -63,62 +63,188 @@ type Runnable struct {
 	Cluster *Cluster
 }
 
-// JobStore persists jobs. The terminal writes MarkSucceeded, MarkFailed and
-// MarkRetry are fenced: they take the caller's *JobLock and succeed only
-// while the job is RUNNING and the lock's token is still the cluster's
-// current token, else ErrLockLost. A holder whose lock expired and was taken
-// over therefore cannot overwrite the new holder's work.
-type JobStore interface {
-	// Create inserts j, assigning ID, timestamps and defaults (Status
-	// PENDING, MaxAttempts DefaultMaxAttempts). ErrNotFound if the cluster
-	// does not exist; ErrConflict if the ID exists.
-	Create(ctx context.Context, j *Job) error
-	// GetByID returns the job or ErrNotFound.
-	GetByID(ctx context.Context, id string) (*Job, error)
-	// List returns a page of matching jobs and the total, from one snapshot.
-	List(ctx context.Context, f JobFilters) ([]*Job, int, error)
-	// ListAfter returns the keyset page after cursor ("" for the first).
-	ListAfter(ctx context.Context, f JobFilters, cursor string) (Page[*Job], error)
-	// MarkStarted moves a PENDING or RETRYING job to RUNNING, increments
-	// Attempt, sets StartedAt and clears RetryAt. A job in another status
-	// is ErrInvalidStateTransition. (Claim does this for you.)
-	MarkStarted(ctx context.Context, id string) (*Job, error)
-	// Cancel moves a PENDING or RETRYING job straight to FAILED with an
-	// error code and message, for a job that must not run (a cancelled
-	// request, or one its cluster's status forbids). Other statuses are
-	// ErrInvalidStateTransition.
-	Cancel(ctx context.Context, id, code, message string) (*Job, error)
-	// MarkSucceeded (fenced) moves the job to SUCCEEDED, sets EndedAt and
-	// merges metadata into the job's Metadata.
-	MarkSucceeded(ctx context.Context, lock *JobLock, metadata map[string]string) (*Job, error)
-	// MarkFailed (fenced) moves the job to FAILED with an error code and
-	// message and sets EndedAt.
-	MarkFailed(ctx context.Context, lock *JobLock, code, message string) (*Job, error)
-	// MarkRetry (fenced) moves the job to RETRYING with an error code and
-	// message; it becomes runnable again after the delay, measured on the
-	// backend's clock (0, or at least TimeResolution). It does not check
-	// MaxAttempts (Store.Finish does).
-	MarkRetry(ctx context.Context, lock *JobLock, code, message string, after time.Duration) (*Job, error)
-	// LockRunnable returns up to q.Limit runnable jobs, oldest first, and
-	// locks each job row and its cluster row until the transaction ends.
-	// A job is runnable when it is PENDING, or RETRYING with RetryAt
-	// passed, of one of q.JobTypes, every older job of its cluster is
-	// terminal (jobs of one cluster run in creation order), and its cluster
-	// has no live lock. Rows another transaction has locked are skipped,
-	// not waited for (FOR NO KEY UPDATE SKIP LOCKED), so concurrent claimers get
-	// disjoint jobs. It returns at most one job per cluster. Claim is built
-	// on it; call it only inside a transaction.
-	LockRunnable(ctx context.Context, q RunnableQuery) ([]Runnable, error)
-	// ListStuck returns up to limit RUNNING jobs whose cluster lock is
-	// missing, expired, or held for another job: work whose worker died.
-	ListStuck(ctx context.Context, limit int) ([]*Job, error)
-	// Requeue takes back a stuck RUNNING job (see ListStuck): it deletes the
-	// job's expired lock, if any, so the old holder's token stops being
-	// current, and moves the job to RETRYING runnable now, or to FAILED with
-	// code ErrCodeAbandoned once Attempt has reached MaxAttempts. A job whose
-	// lock is still live is ErrConflict; a job not RUNNING is
-	// ErrInvalidStateTransition.
-	Requeue(ctx context.Context, id string) (*Job, error)
+// JobStore is the API of jobs: Store.Jobs. The terminal writes
+// MarkSucceeded, MarkFailed and MarkRetry are fenced: they take the
+// caller's *JobLock and succeed only while the job is RUNNING and the
+// lock's token is still the cluster's current token, else ErrLockLost. A
+// holder whose lock expired and was taken over therefore cannot overwrite
+// the new holder's work.
+type JobStore struct{ s *Store }
+
+// Create inserts j, assigning ID, timestamps and defaults (Status PENDING,
+// MaxAttempts DefaultMaxAttempts). ErrNotFound if the cluster does not
+// exist; ErrConflict if the ID exists.
+func (js JobStore) Create(ctx context.Context, j *Job) error {
+	return js.s.run(ctx, "Jobs.Create", func(ctx context.Context, x Executor) error {
+		if err := j.validate(); err != nil {
+			return err
+		}
+		if j.ID == "" {
+			j.ID = NewID(PrefixJob)
+		}
+		j.Status = orDefault(j.Status, JobPending)
+		if j.MaxAttempts == 0 {
+			j.MaxAttempts = DefaultMaxAttempts
+		}
+		return x.JobInsert(ctx, j)
+	})
+}
+
+// GetByID returns the job or ErrNotFound.
+func (js JobStore) GetByID(ctx context.Context, id string) (*Job, error) {
+	return call(js.s, ctx, "Jobs.GetByID", func(ctx context.Context, x Executor) (*Job, error) {
+		if err := checkID("id", id); err != nil {
+			return nil, err
+		}
+		return x.JobGetByID(ctx, id)
+	})
+}
+
+// List returns a page of matching jobs and the total, from one snapshot.
+func (js JobStore) List(ctx context.Context, f JobFilters) ([]*Job, int, error) {
+	var total int
+	items, err := call(js.s, ctx, "Jobs.List", func(ctx context.Context, x Executor) ([]*Job, error) {
+		if err := f.validate(); err != nil {
+			return nil, err
+		}
+		items, n, err := x.JobList(ctx, f)
+		total = n
+		return items, err
+	})
+	return items, total, err
+}
+
+// ListAfter returns the keyset page after cursor ("" for the first).
+func (js JobStore) ListAfter(ctx context.Context, f JobFilters, cursor string) (Page[*Job], error) {
+	return call(js.s, ctx, "Jobs.ListAfter", func(ctx context.Context, x Executor) (Page[*Job], error) {
+		if err := f.validate(); err != nil {
+			return Page[*Job]{}, err
+		}
+		if err := checkAfter(f.Offset, cursor, string(orDefault(f.Sort, JobByCreatedAt)), f.Desc); err != nil {
+			return Page[*Job]{}, err
+		}
+		return x.JobListAfter(ctx, f, cursor)
+	})
+}
+
+// MarkStarted moves a PENDING or RETRYING job to RUNNING, increments
+// Attempt, sets StartedAt and clears RetryAt. A job in another status is
+// ErrInvalidStateTransition. (Claim does this for you.)
+func (js JobStore) MarkStarted(ctx context.Context, id string) (*Job, error) {
+	return call(js.s, ctx, "Jobs.MarkStarted", func(ctx context.Context, x Executor) (*Job, error) {
+		if err := checkID("id", id); err != nil {
+			return nil, err
+		}
+		return x.JobMarkStarted(ctx, id)
+	})
+}
+
+// Cancel moves a PENDING or RETRYING job straight to FAILED with an error
+// code and message, for a job that must not run (a cancelled request, or
+// one its cluster's status forbids). Other statuses are
+// ErrInvalidStateTransition.
+func (js JobStore) Cancel(ctx context.Context, id, code, message string) (*Job, error) {
+	return call(js.s, ctx, "Jobs.Cancel", func(ctx context.Context, x Executor) (*Job, error) {
+		var k checker
+		k.id("id", id)
+		checkFailure(&k, code, message)
+		if k.err != nil {
+			return nil, k.err
+		}
+		return x.JobCancel(ctx, id, code, message)
+	})
+}
+
+// MarkSucceeded (fenced) moves the job to SUCCEEDED, sets EndedAt and
+// merges metadata into the job's Metadata.
+func (js JobStore) MarkSucceeded(ctx context.Context, lock *JobLock, metadata map[string]string) (*Job, error) {
+	return call(js.s, ctx, "Jobs.MarkSucceeded", func(ctx context.Context, x Executor) (*Job, error) {
+		if err := validateLock("lock", lock); err != nil {
+			return nil, err
+		}
+		var k checker
+		if k.tags("metadata", metadata); k.err != nil {
+			return nil, k.err
+		}
+		return x.JobMarkSucceeded(ctx, lock, metadata)
+	})
+}
+
+// MarkFailed (fenced) moves the job to FAILED with an error code and
+// message and sets EndedAt.
+func (js JobStore) MarkFailed(ctx context.Context, lock *JobLock, code, message string) (*Job, error) {
+	return call(js.s, ctx, "Jobs.MarkFailed", func(ctx context.Context, x Executor) (*Job, error) {
+		if err := validateLock("lock", lock); err != nil {
+			return nil, err
+		}
+		var k checker
+		if checkFailure(&k, code, message); k.err != nil {
+			return nil, k.err
+		}
+		return x.JobMarkFailed(ctx, lock, code, message)
+	})
+}
+
+// MarkRetry (fenced) moves the job to RETRYING with an error code and
+// message; it becomes runnable again after the delay, measured on the
+// backend's clock (0, or at least TimeResolution). It does not check
+// MaxAttempts (Store.Finish does).
+func (js JobStore) MarkRetry(ctx context.Context, lock *JobLock, code, message string, after time.Duration) (*Job, error) {
+	return call(js.s, ctx, "Jobs.MarkRetry", func(ctx context.Context, x Executor) (*Job, error) {
+		if err := validateLock("lock", lock); err != nil {
+			return nil, err
+		}
+		var k checker
+		checkFailure(&k, code, message)
+		if k.delay("after", after); k.err != nil {
+			return nil, k.err
+		}
+		return x.JobMarkRetry(ctx, JobMarkRetryParams{After: after, Code: code, Lock: lock, Message: message})
+	})
+}
+
+// LockRunnable returns up to q.Limit runnable jobs, oldest first, and
+// locks each job row and its cluster row until the transaction ends. A
+// job is runnable when it is PENDING, or RETRYING with RetryAt passed, of
+// one of q.JobTypes, every older job of its cluster is terminal (jobs of
+// one cluster run in creation order), and its cluster has no live lock.
+// Rows another transaction has locked are skipped, not waited for (FOR NO
+// KEY UPDATE SKIP LOCKED), so concurrent claimers get disjoint jobs. It
+// returns at most one job per cluster. Claim does the same selection;
+// call it only inside a transaction.
+func (js JobStore) LockRunnable(ctx context.Context, q RunnableQuery) ([]Runnable, error) {
+	return call(js.s, ctx, "Jobs.LockRunnable", func(ctx context.Context, x Executor) ([]Runnable, error) {
+		if err := q.validate(); err != nil {
+			return nil, err
+		}
+		return x.JobsLockRunnable(ctx, q)
+	})
+}
+
+// ListStuck returns up to limit RUNNING jobs whose cluster lock is
+// missing, expired, or held for another job: work whose worker died.
+func (js JobStore) ListStuck(ctx context.Context, limit int) ([]*Job, error) {
+	return call(js.s, ctx, "Jobs.ListStuck", func(ctx context.Context, x Executor) ([]*Job, error) {
+		if err := checkLimit(limit); err != nil {
+			return nil, err
+		}
+		return x.JobListStuck(ctx, limit)
+	})
+}
+
+// Requeue takes back a stuck RUNNING job (see ListStuck): it releases the
+// job's expired lock, if any, so the old holder's token stops being
+// current, and moves the job to RETRYING runnable now, or to FAILED with
+// code ErrCodeAbandoned once Attempt has reached MaxAttempts. A job whose
+// lock is still live is ErrConflict; a job not RUNNING is
+// ErrInvalidStateTransition.
+func (js JobStore) Requeue(ctx context.Context, id string) (*Job, error) {
+	return call(js.s, ctx, "Jobs.Requeue", func(ctx context.Context, x Executor) (*Job, error) {
+		if err := checkID("id", id); err != nil {
+			return nil, err
+		}
+		return x.JobRequeue(ctx, id)
+	})
 }
 
 // Error codes the store itself writes to jobs.

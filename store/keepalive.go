@@ -30,31 +30,30 @@ type Heartbeat struct {
 // that point another worker may hold the cluster, so the job must stop.
 // Run the job's work under Heartbeat.Context.
 func (s *Store) KeepAlive(ctx context.Context, lock *JobLock, ttl, interval time.Duration) (*Heartbeat, error) {
-	if err := s.checkCtx(ctx); err != nil {
-		return nil, err
-	}
-	if s.InTx() {
-		return nil, invalid("store", "KeepAlive needs the Store, not a transaction-bound one: the heartbeat must commit on its own")
-	}
-	if err := validateLock("lock", lock); err != nil {
-		return nil, err
-	}
-	var k checker
-	k.ttl("ttl", ttl)
-	k.delay("interval", interval)
-	if k.err == nil && interval >= ttl {
-		k.fail("interval", "must be shorter than ttl")
-	}
-	if k.err != nil {
-		return nil, k.err
-	}
-	if interval == 0 {
-		interval = ttl / 3 // at least 333 ns, since ttl is at least TimeResolution
-	}
-	hctx, cancel := context.WithCancelCause(ctx)
-	h := &Heartbeat{ctx: hctx, cancel: cancel, stop: make(chan struct{}), done: make(chan struct{}), lock: lock}
-	go h.run(s, ttl, interval)
-	return h, nil
+	return call(s, ctx, "Store.KeepAlive", func(ctx context.Context, _ Executor) (*Heartbeat, error) {
+		if s.InTx() {
+			return nil, invalid("store", "KeepAlive needs the Store, not a transaction-bound one: the heartbeat must commit on its own")
+		}
+		if err := validateLock("lock", lock); err != nil {
+			return nil, err
+		}
+		var k checker
+		k.ttl("ttl", ttl)
+		k.delay("interval", interval)
+		if k.err == nil && interval >= ttl {
+			k.fail("interval", "must be shorter than ttl")
+		}
+		if k.err != nil {
+			return nil, k.err
+		}
+		if interval == 0 {
+			interval = ttl / 3 // at least 333 ns, since ttl is at least TimeResolution
+		}
+		hctx, cancel := context.WithCancelCause(ctx)
+		h := &Heartbeat{ctx: hctx, cancel: cancel, stop: make(chan struct{}), done: make(chan struct{}), lock: lock}
+		go h.run(s, ttl, interval)
+		return h, nil
+	})
 }
 
 // run is the heartbeat loop. The deadline after which the lock must be

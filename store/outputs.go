@@ -36,20 +36,77 @@ type ClusterArtifact struct {
 	CreatedAt    time.Time
 }
 
-// OutputStore persists cluster outputs and artifacts. Both are deleted with
-// their cluster.
-type OutputStore interface {
-	// Upsert inserts or replaces the cluster's outputs (all fields), keeping
-	// ID and CreatedAt of an existing row. ErrNotFound if the cluster does
-	// not exist.
-	Upsert(ctx context.Context, o *ClusterOutputs) error
-	// Get returns the cluster's outputs or ErrNotFound.
-	Get(ctx context.Context, clusterID string) (*ClusterOutputs, error)
-	// Delete removes the cluster's outputs, or ErrNotFound.
-	Delete(ctx context.Context, clusterID string) error
-	// AddArtifact inserts a. ErrNotFound if the cluster does not exist.
-	AddArtifact(ctx context.Context, a *ClusterArtifact) error
-	// ListArtifacts returns the cluster's artifacts, oldest first, only of
-	// type t when t is not nil.
-	ListArtifacts(ctx context.Context, clusterID string, t *ArtifactType) ([]*ClusterArtifact, error)
+// DefaultSANamespace is ClusterOutputs.SANamespace when Upsert is given nil.
+const DefaultSANamespace = "default"
+
+// OutputStore is the API of cluster outputs and artifacts: Store.Outputs.
+// Both are deleted with their cluster.
+type OutputStore struct{ s *Store }
+
+// Upsert inserts or replaces the cluster's outputs (all fields), keeping
+// ID and CreatedAt of an existing row, and sets o's ID, SANamespace
+// (DefaultSANamespace when nil) and timestamps to the row's. ErrNotFound
+// if the cluster does not exist.
+func (os OutputStore) Upsert(ctx context.Context, o *ClusterOutputs) error {
+	return os.s.run(ctx, "Outputs.Upsert", func(ctx context.Context, x Executor) error {
+		if err := o.validate(); err != nil {
+			return err
+		}
+		if o.ID == "" {
+			o.ID = NewID(PrefixOutputs)
+		}
+		if o.SANamespace == nil {
+			ns := DefaultSANamespace
+			o.SANamespace = &ns
+		}
+		return x.OutputsUpsert(ctx, o)
+	})
+}
+
+// Get returns the cluster's outputs or ErrNotFound.
+func (os OutputStore) Get(ctx context.Context, clusterID string) (*ClusterOutputs, error) {
+	return call(os.s, ctx, "Outputs.Get", func(ctx context.Context, x Executor) (*ClusterOutputs, error) {
+		if err := checkID("cluster_id", clusterID); err != nil {
+			return nil, err
+		}
+		return x.OutputsGet(ctx, clusterID)
+	})
+}
+
+// Delete removes the cluster's outputs, or ErrNotFound.
+func (os OutputStore) Delete(ctx context.Context, clusterID string) error {
+	return os.s.run(ctx, "Outputs.Delete", func(ctx context.Context, x Executor) error {
+		if err := checkID("cluster_id", clusterID); err != nil {
+			return err
+		}
+		return x.OutputsDelete(ctx, clusterID)
+	})
+}
+
+// AddArtifact inserts a, assigning a.ID when empty, and CreatedAt.
+// ErrNotFound if the cluster does not exist.
+func (os OutputStore) AddArtifact(ctx context.Context, a *ClusterArtifact) error {
+	return os.s.run(ctx, "Outputs.AddArtifact", func(ctx context.Context, x Executor) error {
+		if err := a.validate(); err != nil {
+			return err
+		}
+		if a.ID == "" {
+			a.ID = NewID(PrefixArtifact)
+		}
+		return x.ArtifactInsert(ctx, a)
+	})
+}
+
+// ListArtifacts returns the cluster's artifacts, oldest first, only of
+// type t when t is not nil.
+func (os OutputStore) ListArtifacts(ctx context.Context, clusterID string, t *ArtifactType) ([]*ClusterArtifact, error) {
+	return call(os.s, ctx, "Outputs.ListArtifacts", func(ctx context.Context, x Executor) ([]*ClusterArtifact, error) {
+		if err := checkID("cluster_id", clusterID); err != nil {
+			return nil, err
+		}
+		if t != nil && !t.Valid() {
+			return nil, invalid("artifact_type", "unknown value %q", *t)
+		}
+		return x.ArtifactList(ctx, clusterID, t)
+	})
 }

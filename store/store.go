@@ -1,13 +1,21 @@
 package store
 
 import (
-	"context"
 	"sync/atomic"
 )
 
-// Stores is the set of sub-stores a Backend provides, bound either to the
-// backend's pool or to one of its transactions.
-type Stores struct {
+// Store is the API programs call: one field per sub-store, plus
+// transactions and the worker operations (Claim, Finish, RecoverStuck,
+// KeepAlive). The same type is used inside a transaction (see WithTx), so
+// code reads the same in and out of one. A Store is safe for concurrent
+// use; a transaction-bound Store belongs to the goroutine running the
+// transaction.
+//
+// Every method validates its input, assigns IDs and defaults, and then
+// makes one call into the backend's Executor, through one boundary (see
+// run.go) that also refuses an outer Store called with a live
+// transaction's context and reports each operation to the Observer.
+type Store struct {
 	Clusters    ClusterStore
 	Jobs        JobStore
 	JobLocks    JobLockStore
@@ -16,46 +24,19 @@ type Stores struct {
 	Audit       AuditStore
 	Outputs     OutputStore // outputs and artifacts
 	Usage       UsageStore
-}
-
-// Backend is what a storage engine implements to plug into Store. Its
-// sub-stores may assume their input has been validated: Store wraps them in
-// a layer that refuses bad input before it reaches the backend.
-type Backend interface {
-	// Stores returns sub-stores that run each call on their own (autocommit).
-	Stores() Stores
-	// Begin starts a transaction.
-	Begin(ctx context.Context, opts TxOptions) (BackendTx, error)
-}
-
-// BackendTx is a backend transaction.
-type BackendTx interface {
-	// Stores returns sub-stores bound to this transaction.
-	Stores() Stores
-	// Commit commits. A serialization failure at commit is ErrSerialization;
-	// a connection lost while COMMIT was in flight is ErrCommitUnknown.
-	Commit(ctx context.Context) error
-	// Rollback rolls back. It is called at most once, and never after Commit.
-	Rollback(ctx context.Context) error
-}
-
-// Store is the entry point: one field per sub-store, plus transactions and
-// the worker operations (Claim, Finish, RecoverStuck, KeepAlive). The same
-// type is used inside a transaction (see WithTx), so code reads the same in
-// and out of one. A Store is safe for concurrent use; a transaction-bound
-// Store belongs to the goroutine running the transaction.
-type Store struct {
-	Stores
 
 	backend Backend
-	tx      BackendTx // nil unless bound to a transaction
-	config  *config   // shared by a Store and its transaction-bound copies
+	x       Executor   // the pool's, or tx
+	tx      ExecutorTx // nil unless bound to a transaction
+	config  *config    // shared by a Store and its transaction-bound copies
 }
 
 // config is the Store's settings and counters.
 type config struct {
-	retry RetryPolicy
-	stats txCounters
+	retry    RetryPolicy
+	observer Observer
+	backend  string // Backend.Name, for the observer
+	stats    txCounters
 }
 
 // txCounters are the cumulative transaction counters behind Stats.
@@ -63,26 +44,41 @@ type txCounters struct {
 	commits, rollbacks, retries atomic.Uint64
 }
 
-// TxStats counts a Store's transactions since New.
+// TxStats counts a Store's transactions since New: those of WithTx and
+// BeginTx, and (Retries) the worker operations run again after a
+// serialization failure. The short transactions a backend runs for one
+// operation (a Claim outside WithTx, say) are the backend's, not counted.
 type TxStats struct {
 	Commits   uint64 // transactions committed
 	Rollbacks uint64 // transactions rolled back (errors, panics, retries)
-	Retries   uint64 // transactions run again after a serialization failure
+	Retries   uint64 // transactions or operations run again after a serialization failure
 }
 
 // Option configures New.
 type Option func(*config)
 
-// WithRetryPolicy sets how WithTx retries serialization failures.
+// WithRetryPolicy sets how WithTx and the worker operations retry
+// serialization failures.
 func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
+
+// WithObserver makes o see every operation of the Store (see Observer).
+func WithObserver(o Observer) Option { return func(c *config) { c.observer = o } }
 
 // New returns a Store over backend b.
 func New(b Backend, opts ...Option) *Store {
-	cfg := &config{retry: DefaultRetryPolicy()}
+	cfg := &config{retry: DefaultRetryPolicy(), backend: b.Name()}
 	for _, o := range opts {
 		o(cfg)
 	}
-	return &Store{Stores: guarded(validating(b.Stores()), cfg), backend: b, config: cfg}
+	return newStore(b, b.Executor(), nil, cfg)
+}
+
+// newStore returns a Store whose sub-stores run on x.
+func newStore(b Backend, x Executor, tx ExecutorTx, cfg *config) *Store {
+	s := &Store{backend: b, x: x, tx: tx, config: cfg}
+	s.Clusters, s.Jobs, s.JobLocks, s.Idempotency = ClusterStore{s}, JobStore{s}, JobLockStore{s}, IdempotencyStore{s}
+	s.RBAC, s.Audit, s.Outputs, s.Usage = RBACStore{s}, AuditStore{s}, OutputStore{s}, UsageStore{s}
+	return s
 }
 
 // InTx reports whether s is bound to a transaction.
@@ -94,8 +90,7 @@ func (s *Store) Stats() TxStats {
 	return TxStats{Commits: c.commits.Load(), Rollbacks: c.rollbacks.Load(), Retries: c.retries.Load()}
 }
 
-// bind returns a Store bound to backend transaction tx. Its sub-stores are
-// not guarded (see txguard.go): they are the transaction's.
-func (s *Store) bind(tx BackendTx) *Store {
-	return &Store{Stores: validating(tx.Stores()), backend: s.backend, tx: tx, config: s.config}
-}
+// bind returns a Store bound to the backend transaction tx. Its calls are
+// not checked for a live transaction's context (see txmarker.go): they are
+// the transaction's.
+func (s *Store) bind(tx ExecutorTx) *Store { return newStore(s.backend, tx, tx, s.config) }

@@ -126,28 +126,34 @@ func settingsOf(opts []TxOption) txSettings {
 // backend retries a BEGIN that failed on a dead connection, but WithTx
 // does not rerun fn after the database became unavailable.
 func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context, tx *Store) error, opts ...TxOption) error {
-	if err := s.checkCtx(ctx); err != nil {
-		return err
-	}
-	if fn == nil {
-		return invalid("fn", "must not be nil")
-	}
-	if s.InTx() {
-		return fn(ctx, s)
-	}
-	set := settingsOf(opts)
-	maxRetries := s.config.retry.MaxRetries
-	if set.maxRetries != nil {
-		maxRetries = *set.maxRetries
-	}
+	return s.run(ctx, "Store.WithTx", func(ctx context.Context, _ Executor) error {
+		if fn == nil {
+			return invalid("fn", "must not be nil")
+		}
+		if s.InTx() {
+			return fn(ctx, s)
+		}
+		set := settingsOf(opts)
+		maxRetries := s.config.retry.MaxRetries
+		if set.maxRetries != nil {
+			maxRetries = *set.maxRetries
+		}
+		return s.retrying(ctx, maxRetries, set.onRetry, func() error { return s.runTx(ctx, fn, set.TxOptions) })
+	})
+}
+
+// retrying runs op, and again after a serialization failure (which undid
+// everything op did) after a jittered backoff, up to maxRetries times,
+// counting the retries in Stats and telling onRetry, when not nil.
+func (s *Store) retrying(ctx context.Context, maxRetries int, onRetry func(attempt int, err error), op func() error) error {
 	for attempt := 0; ; attempt++ {
-		err := s.runTx(ctx, fn, set.TxOptions)
+		err := op()
 		if err == nil || !errors.Is(err, ErrSerialization) || attempt >= maxRetries {
 			return err
 		}
 		s.config.stats.retries.Add(1)
-		if set.onRetry != nil {
-			set.onRetry(attempt+1, err)
+		if onRetry != nil {
+			onRetry(attempt+1, err)
 		}
 		t := time.NewTimer(s.config.retry.backoff(attempt + 1))
 		select {
@@ -208,17 +214,16 @@ type Tx struct {
 // instead of on the Tx: in the manual pattern, use the Tx for every call
 // that belongs to the transaction.
 func (s *Store) BeginTx(ctx context.Context, opts ...TxOption) (*Tx, error) {
-	if s.InTx() {
-		return nil, invalid("tx", "BeginTx called on a Store already bound to a transaction")
-	}
-	if err := s.checkCtx(ctx); err != nil {
-		return nil, err
-	}
-	btx, err := s.backend.Begin(ctx, settingsOf(opts).TxOptions)
-	if err != nil {
-		return nil, fmt.Errorf("begin transaction: %w", err)
-	}
-	return &Tx{Store: s.bind(btx)}, nil
+	return call(s, ctx, "Store.BeginTx", func(ctx context.Context, _ Executor) (*Tx, error) {
+		if s.InTx() {
+			return nil, invalid("tx", "BeginTx called on a Store already bound to a transaction")
+		}
+		btx, err := s.backend.Begin(ctx, settingsOf(opts).TxOptions)
+		if err != nil {
+			return nil, fmt.Errorf("begin transaction: %w", err)
+		}
+		return &Tx{Store: s.bind(btx)}, nil
+	})
 }
 
 // Commit commits the transaction. After Commit or Rollback it is ErrTxDone.

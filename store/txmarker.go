@@ -12,9 +12,10 @@ import (
 // PostgreSQL it runs on another connection, outside the transaction, and
 // on the memory backend a write waits for the transaction to end, which it
 // never does while fn waits. The guard refuses such a call at once, on
-// every backend, with ErrInvalidArgument naming "store". It sits in front
-// of the validating layer of the outer Store only, and is one check per
-// call: a context lookup.
+// every backend, with ErrInvalidArgument naming "store". Every operation
+// passes it in Store.run (run.go), before its validation; it is one check
+// per call on the outer Store, a context lookup, and none on a
+// transaction-bound one.
 
 // txKey is the context key of a live transaction's marker. It holds the
 // owning Store's config, which the Store and its transaction-bound copies
@@ -33,7 +34,7 @@ func (c *config) withTxMarker(ctx context.Context) (context.Context, func()) {
 }
 
 // checkOuter refuses ctx when it carries a live transaction of the Store
-// owning c. Only the outer Store's calls are checked.
+// owning c.
 func (c *config) checkOuter(ctx context.Context) error {
 	if m, ok := ctx.Value(txKey{c}).(*txMarker); ok && !m.ended.Load() {
 		return invalid("store", "called on the outer Store with the context of its live transaction: "+
@@ -42,8 +43,8 @@ func (c *config) checkOuter(ctx context.Context) error {
 	return nil
 }
 
-// checkCtx is checkOuter for a Store's own methods (Claim, Finish, …): a
-// transaction-bound Store is never refused.
+// checkCtx is checkOuter for the Store s, of which only the outer one is
+// checked: a transaction-bound Store is never refused.
 func (s *Store) checkCtx(ctx context.Context) error {
 	if s.InTx() {
 		return nil

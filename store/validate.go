@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// The validation rules of every input type. The validating layer
-// (validating.go) runs them before any backend sees the input.
+// The validation rules of every input type. The user API runs them
+// before it calls the backend (see run.go), which never validates.
 
 func (c *Cluster) validate() error {
 	if c == nil {

@@ -76,31 +76,6 @@ func testExactValues(t *testing.T, setup setupFunc) {
 			}
 		}
 	})
-
-	t.Run("NotStorableRefused", func(t *testing.T) {
-		t.Parallel()
-		runRefused(t, setup(t), exactValueCases())
-	})
-}
-
-// exactValueCases are values a backend could not give back as given.
-func exactValueCases() []invalidCase {
-	upper := "6F1C2A9E-4B7D-4C1E-9A3B-2D5E8F7A1B0C"
-	return []invalidCase{
-		{"ZonedIPv6Address", "event.ip_address", logEvent(func(e *store.AuditEvent) {
-			e.IPAddress = ptr(netip.MustParseAddr("fe80::1%eth0"))
-		})},
-		{"UpperCaseOwnerID", "cluster.owner_id", createCluster(func(c *store.Cluster) { c.OwnerID = &upper })},
-		{"MixedCaseOwnerID", "cluster.owner_id", createCluster(func(c *store.Cluster) {
-			c.OwnerID = ptr("6f1c2a9e-4b7d-4c1e-9a3b-2d5e8f7a1B0c")
-		})},
-		{"UpperCaseTargetUserID", "event.target_user_id", logEvent(func(e *store.AuditEvent) { e.TargetUserID = &upper })},
-		{"UpperCaseOwnerIDFilter", "filters.owner_id", listClusters(store.ClusterFilters{OwnerID: &upper})},
-		{"NegativeZeroCost", "sample.estimated_hourly_cost", func(b *bundle, fx *validationFixture) error {
-			return b.s.Usage.Record(b.ctx, &store.UsageSample{ClusterID: fx.cluster.ID, SampleTime: epoch.Add(time.Hour),
-				State: store.ClusterReady, EstimatedHourlyCost: ptr(math.Copysign(0, -1))})
-		}},
-	}
 }
 
 // printable is *p, or "nil", for messages.

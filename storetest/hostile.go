@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ocpctl/ocpstore/store"
@@ -70,11 +72,11 @@ type stringField struct {
 	// prepare, when set, writes the rows write needs (a job to cancel, a
 	// running job to finish) before the snapshot a refusal is compared
 	// with, and returns them.
-	prepare func(b *bundle, fx *validationFixture) (target, error)
+	prepare func(b *bundle, fx *hostileFixture) (target, error)
 	// write stores v in the field of a new row, the prepared one or the
 	// fixture's, and returns what reading the row back (through the
 	// secondary handle) gives, or nilString for a nil pointer.
-	write func(b *bundle, fx *validationFixture, tg target, v string) (got string, err error)
+	write func(b *bundle, fx *hostileFixture, tg target, v string) (got string, err error)
 }
 
 // target is what a stringField's prepare made.
@@ -125,7 +127,7 @@ func testHostileStrings(t *testing.T, setup setupFunc) {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			fx := newValidationFixture(t, b)
+			fx := newHostileFixture(t, b)
 			for _, f := range g.fields {
 				t.Run(f.op+"/"+f.field, func(t *testing.T) { f.check(t, b, fx) })
 			}
@@ -138,7 +140,7 @@ func testHostileStrings(t *testing.T, setup setupFunc) {
 // check writes every value of valuesFor into the field: first those it
 // must accept, then those it must refuse, each compared with the snapshot
 // after the previous refusal (or after preparing).
-func (f stringField) check(t *testing.T, b *bundle, fx *validationFixture) {
+func (f stringField) check(t *testing.T, b *bundle, fx *hostileFixture) {
 	t.Helper()
 	var accepted, refused []string
 	for _, v := range valuesFor(f.max, !f.core) {
@@ -183,4 +185,77 @@ func (f stringField) check(t *testing.T, b *bundle, fx *validationFixture) {
 		requireEqual(t, *before, after, what(v)+": store after the refused write")
 		before = &after
 	}
+}
+
+// hostileFixture is the data the hostile values are written next to: a
+// READY cluster with a PENDING job, a RUNNING job holding its cluster's
+// lock, and a usage sample.
+type hostileFixture struct {
+	cluster *store.Cluster // READY, with a PENDING job
+	job     *store.Job     // PENDING, on cluster
+	running *store.Job     // RUNNING on another cluster, holding lock
+	lock    *store.JobLock // running's current lock
+}
+
+// newHostileFixture writes a hostileFixture.
+func newHostileFixture(t *testing.T, b *bundle) *hostileFixture {
+	t.Helper()
+	fx := &hostileFixture{cluster: b.readyCluster(t)}
+	fx.job = b.job(t, fx.cluster.ID, store.JobPostConfigure)
+	fx.running, fx.lock = b.startedJob(t, "w1", time.Hour)
+	requireNoErr(t, b.s.Usage.Record(b.ctx, &store.UsageSample{ClusterID: fx.cluster.ID, SampleTime: epoch,
+		State: store.ClusterReady}), "record a sample")
+	return fx
+}
+
+// idemScope and idemKey are the scope and key of the hostile reservations.
+const idemScope, idemKey = "user:ann", "request-1"
+
+// isInvalid reports whether err is ErrInvalidArgument naming field.
+func isInvalid(err error, field string) bool {
+	var ve *store.ValidationError
+	return errors.Is(err, store.ErrInvalidArgument) && errors.As(err, &ve) && ve.Field == field
+}
+
+// observed is everything a refused hostile write could have written.
+type observed struct {
+	Clusters, Jobs, Audit, RBAC int
+	Cluster                     *store.Cluster
+	Job, Running                *store.Job
+	Lock                        *store.JobLock
+	ClusterLocked               bool
+	IdempotencyKey              bool
+	Outputs                     bool
+	Artifacts, Samples          int
+}
+
+// observe reads what a refused hostile write could have written.
+func (b *bundle) observe(t *testing.T, fx *hostileFixture) observed {
+	t.Helper()
+	var o observed
+	var err error
+	_, o.Clusters, err = b.s.Clusters.List(b.ctx, store.ClusterFilters{Limit: 1})
+	requireNoErr(t, err, "count clusters")
+	_, o.Jobs, err = b.s.Jobs.List(b.ctx, store.JobFilters{Limit: 1})
+	requireNoErr(t, err, "count jobs")
+	_, o.Audit, err = b.s.Audit.List(b.ctx, store.AuditFilters{Limit: 1})
+	requireNoErr(t, err, "count audit events")
+	_, o.RBAC, err = b.s.RBAC.List(b.ctx, store.RBACFilters{Limit: 1})
+	requireNoErr(t, err, "count mappings")
+	o.Cluster, o.Job, o.Running = b.getCluster(t, fx.cluster.ID), b.getJob(t, fx.job.ID), b.getJob(t, fx.running.ID)
+	o.Lock, err = b.s.JobLocks.Get(b.ctx, fx.lock.ClusterID)
+	requireNoErr(t, err, "get lock")
+	_, err = b.s.JobLocks.Get(b.ctx, fx.cluster.ID)
+	o.ClusterLocked = err == nil
+	_, err = b.s.Idempotency.Get(b.ctx, idemScope, idemKey)
+	o.IdempotencyKey = err == nil
+	_, err = b.s.Outputs.Get(b.ctx, fx.cluster.ID)
+	o.Outputs = err == nil
+	arts, err := b.s.Outputs.ListArtifacts(b.ctx, fx.cluster.ID, nil)
+	requireNoErr(t, err, "list artifacts")
+	o.Artifacts = len(arts)
+	samples, err := b.s.Usage.List(b.ctx, fx.cluster.ID, epoch.AddDate(-1, 0, 0), epoch.AddDate(1, 0, 0))
+	requireNoErr(t, err, "list samples")
+	o.Samples = len(samples)
+	return o
 }

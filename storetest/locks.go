@@ -148,7 +148,7 @@ func testLocks(t *testing.T, setup, realClock setupFunc) {
 		requireNoErr(t, b.s2.JobLocks.Release(b.ctx, l), "release")
 		grant(b.s, j2, "w2")
 		b.clock.Advance(time.Minute)
-		n, err := b.s2.JobLocks.DeleteExpired(b.ctx)
+		n, err := b.s2.JobLocks.ReleaseExpired(b.ctx)
 		requireNoErr(t, err, "delete expired")
 		if n != 1 {
 			t.Fatalf("DeleteExpired deleted %d locks, want 1", n)
@@ -236,7 +236,7 @@ func testLocks(t *testing.T, setup, realClock setupFunc) {
 		exact, exactLock := b.startedJob(t, "w2", 2*time.Minute)
 		live, liveLock := b.startedJob(t, "w3", time.Hour)
 		b.clock.Advance(2 * time.Minute) // exact's lock expires now
-		n, err := b.s.JobLocks.DeleteExpired(b.ctx)
+		n, err := b.s.JobLocks.ReleaseExpired(b.ctx)
 		requireNoErr(t, err, "delete expired")
 		if n != 2 {
 			t.Fatalf("DeleteExpired deleted %d locks, want 2", n)
@@ -250,7 +250,7 @@ func testLocks(t *testing.T, setup, realClock setupFunc) {
 		requireEqual(t, liveLock, got, "live lock after DeleteExpired")
 		_, err = b.s.JobLocks.Extend(b.ctx, exactLock, time.Hour)
 		requireErrIs(t, err, store.ErrLockLost, "extend a deleted lock")
-		n, err = b.s2.JobLocks.DeleteExpired(b.ctx)
+		n, err = b.s2.JobLocks.ReleaseExpired(b.ctx)
 		requireNoErr(t, err, "delete expired again")
 		if n != 0 {
 			t.Fatalf("second DeleteExpired deleted %d locks, want 0", n)
@@ -281,7 +281,7 @@ func testLocks(t *testing.T, setup, realClock setupFunc) {
 		if ext.ExpiresAt.Before(lock.LockedAt.Add(2*time.Hour)) || ext.Token != lock.Token {
 			t.Fatalf("extended lock %+v, want expiry at least 2h after %v", ext, lock.LockedAt)
 		}
-		n, err := b.s.JobLocks.DeleteExpired(b.ctx)
+		n, err := b.s.JobLocks.ReleaseExpired(b.ctx)
 		requireNoErr(t, err, "delete expired")
 		if n != 0 {
 			t.Fatalf("DeleteExpired deleted %d live locks", n)

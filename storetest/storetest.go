@@ -69,8 +69,6 @@ func RunGroups(t *testing.T, newStores Factory, names ...string) {
 		{"Paging", testKeysetPaging},
 		{"IDOrder", testIDOrder},
 		{"Times", testTimes},
-		{"Validation", testValidation},
-		{"ValidationCoverage", testValidationCoverage},
 		{"Durations", testDurations},
 		{"ExactValues", testExactValues},
 		{"HostileStrings", testHostileStrings},

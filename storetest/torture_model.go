@@ -42,7 +42,7 @@ const (
 	tkStart                                // Jobs.MarkStarted
 	tkGetLock                              // JobLocks.Get
 	tkGetJob                               // Jobs.GetByID
-	tkDeleteExpired                        // JobLocks.DeleteExpired: in every cluster's partition
+	tkDeleteExpired                        // JobLocks.ReleaseExpired: in every cluster's partition
 )
 
 var tortureKindNames = [...]string{tkInit: "Init", tkAcquire: "Acquire", tkExtend: "Extend",

@@ -285,7 +285,7 @@ func (w *tortureWorker) getJob(ctx context.Context) error {
 
 func (w *tortureWorker) deleteExpired(ctx context.Context) error {
 	_, err := w.record(tortureInput{kind: tkDeleteExpired, cluster: -1, worker: w.id}, func() (tortureOutput, error) {
-		n, err := w.s.JobLocks.DeleteExpired(ctx)
+		n, err := w.s.JobLocks.ReleaseExpired(ctx)
 		res, err := tortureResult(err)
 		return tortureOutput{res: res, n: n}, err
 	})

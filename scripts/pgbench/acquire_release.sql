@@ -14,7 +14,7 @@
 -- in bench/ seeds one (see scripts/pgbench/README.md).
 \set cid random(1, :clusters)
 \set token 0
-INSERT INTO job_locks AS l (cluster_id,job_id,locked_by,token,locked_at,expires_at)
+INSERT INTO job_locks AS l (cluster_id, job_id, locked_by, token, locked_at, expires_at)
   SELECT j.cluster_id, j.id, :client_id::text, nextval('job_lock_tokens'),
     COALESCE(NULL::timestamptz, statement_timestamp()), COALESCE(NULL::timestamptz, statement_timestamp()) + :ttl::interval
   FROM jobs j WHERE j.id = :cid AND j.cluster_id = :cid

@@ -8,26 +8,20 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// audit is the AuditStore: append-only but for Purge.
-type audit struct {
-	b *Backend
-	h handle
+func (s executor) AuditInsert(ctx context.Context, e *store.AuditEvent) error {
+	return s.via.write(ctx, func(v *dbView) error { return v.insertAudit(e, s.b.now()) })
 }
 
-func (s audit) Log(ctx context.Context, e *store.AuditEvent) error {
-	return s.h.write(ctx, func(v *view) error {
-		r := cloneAudit(e)
-		if r.ID == "" {
-			r.ID = store.NewID(store.PrefixAudit)
-		}
-		r.CreatedAt = s.b.now()
-		if v.audit.get(r.ID) != nil {
-			return failedStatement(fmt.Errorf("audit event %s: id exists: %w", r.ID, store.ErrConflict))
-		}
-		v.audit.put(r.ID, r)
-		e.ID, e.CreatedAt = r.ID, r.CreatedAt
-		return nil
-	})
+// insertAudit is AuditInsert's write at now.
+func (v *dbView) insertAudit(e *store.AuditEvent, now time.Time) error {
+	r := cloneAudit(e)
+	r.CreatedAt = now
+	if v.audit.get(r.ID) != nil {
+		return failedStatement(fmt.Errorf("audit event %s: id exists: %w", r.ID, store.ErrConflict))
+	}
+	v.audit.put(r.ID, r)
+	e.CreatedAt = now
+	return nil
 }
 
 // newestFirst is the one audit order: (CreatedAt, ID) descending.
@@ -36,7 +30,7 @@ func newestFirst(a, b *store.AuditEvent) int {
 }
 
 // matchAudit returns the events passing f (and keep, when not nil).
-func (v *view) matchAudit(f *store.AuditFilters, keep func(*store.AuditEvent) bool) []*store.AuditEvent {
+func (v *dbView) matchAudit(f *store.AuditFilters, keep func(*store.AuditEvent) bool) []*store.AuditEvent {
 	eq := func(p, want *string) bool { return want == nil || p != nil && *p == *want }
 	var since, until time.Time
 	if f.Since != nil {
@@ -58,10 +52,10 @@ func (v *view) matchAudit(f *store.AuditFilters, keep func(*store.AuditEvent) bo
 	return out
 }
 
-func (s audit) List(ctx context.Context, f store.AuditFilters) ([]*store.AuditEvent, int, error) {
+func (s executor) AuditList(ctx context.Context, f store.AuditFilters) ([]*store.AuditEvent, int, error) {
 	var out []*store.AuditEvent
 	var total int
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows := v.matchAudit(&f, nil)
 		total = len(rows)
 		out = cloneAll(window(rows, newestFirst, f.Offset, store.EffectiveLimit(f.Limit)), cloneAudit)
@@ -70,9 +64,9 @@ func (s audit) List(ctx context.Context, f store.AuditFilters) ([]*store.AuditEv
 	return out, total, err
 }
 
-func (s audit) ListAfter(ctx context.Context, f store.AuditFilters, cursor string) (store.Page[*store.AuditEvent], error) {
+func (s executor) AuditListAfter(ctx context.Context, f store.AuditFilters, cursor string) (store.Page[*store.AuditEvent], error) {
 	var page store.Page[*store.AuditEvent]
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		at, id, ok, err := timeCursor(cursor, store.AuditSort, true)
 		if err != nil {
 			return err
@@ -91,10 +85,10 @@ func (s audit) ListAfter(ctx context.Context, f store.AuditFilters, cursor strin
 	return page, err
 }
 
-func (s audit) Purge(ctx context.Context, before time.Time) (int64, error) {
+func (s executor) AuditPurge(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	before = utc(before)
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		for id, e := range v.audit.all() {
 			if e.CreatedAt.Before(before) {
 				v.audit.del(id)

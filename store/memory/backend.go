@@ -24,18 +24,16 @@ type Backend struct {
 	// mu guards db between its readers and a commit applying an overlay.
 	mu        sync.RWMutex
 	db        *tables
-	committed *view // db without an overlay, for autocommit reads
+	committed *dbView // db without an overlay, for autocommit reads
 
 	// tokens is the fencing-token source (a PostgreSQL SEQUENCE): never
 	// rolled back, never reused.
 	tokens atomic.Int64
-
-	stores store.Stores
 }
 
 var (
-	_ store.Backend   = (*Backend)(nil)
-	_ store.BackendTx = (*tx)(nil)
+	_ store.Backend    = (*Backend)(nil)
+	_ store.ExecutorTx = (*tx)(nil)
 )
 
 // Option configures NewBackend.
@@ -53,7 +51,6 @@ func NewBackend(opts ...Option) *Backend {
 	for _, o := range opts {
 		o(b)
 	}
-	b.stores = storesOn(b, auto{b})
 	return b
 }
 
@@ -61,19 +58,22 @@ func NewBackend(opts ...Option) *Backend {
 // store.New(NewBackend(opts...)).
 func New(opts ...Option) *store.Store { return store.New(NewBackend(opts...)) }
 
-// Stores returns the autocommit sub-stores: each call is its own
+// Name returns "memory".
+func (b *Backend) Name() string { return "memory" }
+
+// Executor returns the autocommit executor: each call is its own
 // transaction. Reads never wait; writes wait for an open transaction.
-func (b *Backend) Stores() store.Stores { return b.stores }
+func (b *Backend) Executor() store.Executor { return executor{b, auto{b}} }
 
 // Begin starts a transaction, waiting (until ctx ends) for the open one, if
 // any, to end. Every isolation level is served as SERIALIZABLE.
-func (b *Backend) Begin(ctx context.Context, opts store.TxOptions) (store.BackendTx, error) {
+func (b *Backend) Begin(ctx context.Context, opts store.TxOptions) (store.ExecutorTx, error) {
 	if err := b.lock(ctx); err != nil {
 		return nil, err
 	}
-	t := &tx{b: b, readOnly: opts.ReadOnly}
+	t := &tx{readOnly: opts.ReadOnly}
+	t.executor = executor{b, t}
 	t.view = b.db.view(&t.ov)
-	t.stores = storesOn(b, t)
 	return t, nil
 }
 
@@ -105,33 +105,27 @@ func (b *Backend) now() time.Time {
 	return utc(time.Now())
 }
 
-// handle runs one call, either on its own (auto) or in a transaction (tx).
-type handle interface {
-	// read runs fn on a consistent view of the data.
-	read(ctx context.Context, fn func(v *view) error) error
-	// write runs fn on a view it may write; fn's writes take effect only
-	// if it returns nil (at once, or at the transaction's commit).
-	write(ctx context.Context, fn func(v *view) error) error
+// executor is the store.Executor: every operation, run through via, either
+// on its own (auto) or in a transaction (tx). Its methods are in the file
+// of their table.
+type executor struct {
+	b   *Backend
+	via runner
 }
 
-// storesOn returns the sub-stores that run their calls through h.
-func storesOn(b *Backend, h handle) store.Stores {
-	return store.Stores{
-		Clusters:    clusters{b, h},
-		Jobs:        jobs{b, h},
-		JobLocks:    locks{b, h},
-		Idempotency: idempotency{b, h},
-		RBAC:        rbac{b, h},
-		Audit:       audit{b, h},
-		Outputs:     outputs{b, h},
-		Usage:       usage{b, h},
-	}
+// runner runs one call, either on its own (auto) or in a transaction (tx).
+type runner interface {
+	// read runs fn on a consistent view of the data.
+	read(ctx context.Context, fn func(v *dbView) error) error
+	// write runs fn on a view it may write; fn's writes take effect only
+	// if it returns nil (at once, or at the transaction's commit).
+	write(ctx context.Context, fn func(v *dbView) error) error
 }
 
 // auto runs each call as its own transaction.
 type auto struct{ b *Backend }
 
-func (a auto) read(ctx context.Context, fn func(v *view) error) error {
+func (a auto) read(ctx context.Context, fn func(v *dbView) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -140,7 +134,7 @@ func (a auto) read(ctx context.Context, fn func(v *view) error) error {
 	return fn(a.b.committed)
 }
 
-func (a auto) write(ctx context.Context, fn func(v *view) error) error {
+func (a auto) write(ctx context.Context, fn func(v *dbView) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func matchCluster(f *store.ClusterFilters, c *store.Cluster) bool {
 
 // matchClusters returns the clusters passing f (and keep, when not nil),
 // visiting only the smaller index group a filter on status or team selects.
-func (v *view) matchClusters(f *store.ClusterFilters, keep func(*store.Cluster) bool) []*store.Cluster {
+func (v *dbView) matchClusters(f *store.ClusterFilters, keep func(*store.Cluster) bool) []*store.Cluster {
 	var rows iter.Seq2[string, *store.Cluster]
 	if g, k, ok := v.smallestGroup(f); ok {
 		rows = v.clusters.in(g, k)
@@ -89,7 +89,7 @@ func (v *view) matchClusters(f *store.ClusterFilters, keep func(*store.Cluster) 
 
 // smallestGroup returns the status or team index group f selects with the
 // fewest committed rows; ok is false when f filters on neither.
-func (v *view) smallestGroup(f *store.ClusterFilters) (g *orderedIndex[store.Cluster], k string, ok bool) {
+func (v *dbView) smallestGroup(f *store.ClusterFilters) (g *orderedIndex[store.Cluster], k string, ok bool) {
 	if f.Status != nil {
 		g, k, ok = v.db.clusterStatus, string(*f.Status), true
 	}
@@ -108,7 +108,7 @@ func (v *view) smallestGroup(f *store.ClusterFilters) (g *orderedIndex[store.Clu
 // name-sorted listing filtered on status or team (the general path picks
 // its page from the group, which is in creation order), and when the
 // caller's transaction wrote clusters (its overlay needs the general path).
-func (v *view) sortedClusters(f *store.ClusterFilters) (rows []*store.Cluster, allMatch, ok bool) {
+func (v *dbView) sortedClusters(f *store.ClusterFilters) (rows []*store.Cluster, allMatch, ok bool) {
 	if !v.clusters.clean() {
 		return nil, false, false
 	}
@@ -145,11 +145,11 @@ func walk(rows []*store.Cluster, desc bool, from int) iter.Seq[*store.Cluster] {
 	}
 }
 
-func (s clusters) List(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
+func (s executor) ClusterList(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
 	var out []*store.Cluster
 	var total int
 	limit := store.EffectiveLimit(f.Limit)
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows, allMatch, ok := v.sortedClusters(&f)
 		switch {
 		case ok && allMatch:
@@ -183,10 +183,10 @@ func (s clusters) List(ctx context.Context, f store.ClusterFilters) ([]*store.Cl
 	return out, total, err
 }
 
-func (s clusters) ListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
+func (s executor) ClusterListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
 	var page store.Page[*store.Cluster]
 	limit := store.EffectiveLimit(f.Limit)
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		o := orderOf(&f)
 		var p *store.Cluster
 		if cursor != "" {
@@ -234,9 +234,9 @@ func (s clusters) ListAfter(ctx context.Context, f store.ClusterFilters, cursor 
 
 // ListExpired visits only clusters in a status a destroy may start from
 // (the state machine's DESTROY row), oldest DestroyAt first.
-func (s clusters) ListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
+func (s executor) ClusterListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
 	var out []*store.Cluster
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		now := s.b.now()
 		tr, _ := store.TransitionFor(store.JobDestroy)
 		var rows []*store.Cluster

@@ -4,21 +4,16 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/ocpctl/ocpstore/store"
 )
-
-// clusters is the ClusterStore. The listings are in clusterlist.go.
-type clusters struct {
-	b *Backend
-	h handle
-}
 
 func clusterNotFound(id string) error { return fmt.Errorf("cluster %s: %w", id, store.ErrNotFound) }
 
 // checkName refuses c when another active cluster has its name, platform
 // and base domain (the partial unique index).
-func checkName(v *view, c *store.Cluster) error {
+func checkName(v *dbView, c *store.Cluster) error {
 	k, ok := nameKey(c)
 	if !ok {
 		return nil
@@ -30,18 +25,9 @@ func checkName(v *view, c *store.Cluster) error {
 	return nil
 }
 
-func (s clusters) Create(ctx context.Context, c *store.Cluster) error {
-	return s.h.write(ctx, func(v *view) error {
+func (s executor) ClusterInsert(ctx context.Context, c *store.Cluster) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		r := cloneCluster(c)
-		if r.ID == "" {
-			r.ID = store.NewID(store.PrefixCluster)
-		}
-		if r.Status == "" {
-			r.Status = store.ClusterPending
-		}
-		if r.ClusterType == "" {
-			r.ClusterType = store.ClusterTypeOpenShift
-		}
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
 		if v.clusters.get(r.ID) != nil {
@@ -51,14 +37,14 @@ func (s clusters) Create(ctx context.Context, c *store.Cluster) error {
 			return err
 		}
 		v.clusters.put(r.ID, r)
-		c.ID, c.Status, c.ClusterType, c.CreatedAt, c.UpdatedAt = r.ID, r.Status, r.ClusterType, now, now
+		c.CreatedAt, c.UpdatedAt = now, now
 		return nil
 	})
 }
 
-func (s clusters) GetByID(ctx context.Context, id string) (*store.Cluster, error) {
+func (s executor) ClusterGetByID(ctx context.Context, id string) (*store.Cluster, error) {
 	var out *store.Cluster
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		r := v.clusters.get(id)
 		if r == nil {
 			return clusterNotFound(id)
@@ -71,9 +57,9 @@ func (s clusters) GetByID(ctx context.Context, id string) (*store.Cluster, error
 
 // GetByIDForUpdate waits for the write token like a write, since an open
 // transaction is presumed to lock every row; in a transaction it is GetByID.
-func (s clusters) GetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
+func (s executor) ClusterGetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
 	var out *store.Cluster
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		r := v.clusters.get(id)
 		if r == nil {
 			return clusterNotFound(id)
@@ -87,37 +73,43 @@ func (s clusters) GetByIDForUpdate(ctx context.Context, id string) (*store.Clust
 // UpdateStatus is a compare-and-set on the state machine: the row moves
 // only from a status store.AllowedFrom(to) lists, and a cluster becoming
 // active again must not collide with an active namesake.
-func (s clusters) UpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
+func (s executor) ClusterUpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
 	var out *store.Cluster
-	err := s.h.write(ctx, func(v *view) error {
-		cur := v.clusters.get(id)
-		if cur == nil {
-			return clusterNotFound(id)
+	err := s.via.write(ctx, func(v *dbView) error {
+		c, err := v.moveCluster(id, to, s.b.now())
+		if err == nil {
+			out = cloneCluster(c)
 		}
-		if !store.CanTransition(cur.Status, to) {
-			return fmt.Errorf("update status: %w",
-				&store.TransitionError{Entity: "cluster", ID: id, From: string(cur.Status), To: string(to)})
-		}
-		r := *cur
-		r.Status = to
-		r.UpdatedAt = s.b.now()
-		if to == store.ClusterDestroyed {
-			at := r.UpdatedAt
-			r.DestroyedAt = &at
-		}
-		if err := checkName(v, &r); err != nil {
-			return err
-		}
-		v.clusters.put(id, &r)
-		out = cloneCluster(&r)
-		return nil
+		return err
 	})
 	return out, err
 }
 
-func (s clusters) Update(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
+// moveCluster is ClusterUpdateStatus's write at now.
+func (v *dbView) moveCluster(id string, to store.ClusterStatus, now time.Time) (*store.Cluster, error) {
+	cur := v.clusters.get(id)
+	if cur == nil {
+		return nil, clusterNotFound(id)
+	}
+	if !store.CanTransition(cur.Status, to) {
+		return nil, fmt.Errorf("update status: %w",
+			&store.TransitionError{Entity: "cluster", ID: id, From: string(cur.Status), To: string(to)})
+	}
+	r := *cur
+	r.Status, r.UpdatedAt = to, now
+	if to == store.ClusterDestroyed {
+		r.DestroyedAt = &now
+	}
+	if err := checkName(v, &r); err != nil {
+		return nil, err
+	}
+	v.clusters.put(id, &r)
+	return &r, nil
+}
+
+func (s executor) ClusterUpdate(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
 	var out *store.Cluster
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		cur := v.clusters.get(id)
 		if cur == nil {
 			return clusterNotFound(id)

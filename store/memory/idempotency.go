@@ -3,17 +3,10 @@ package memory
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/ocpctl/ocpstore/store"
 )
-
-// idempotency is the IdempotencyStore, unique on (scope, key).
-type idempotency struct {
-	b *Backend
-	h handle
-}
 
 func keyNotFound(scope, key string) error {
 	return fmt.Errorf("idempotency key %q in scope %q: %w", key, scope, store.ErrNotFound)
@@ -21,10 +14,10 @@ func keyNotFound(scope, key string) error {
 
 // Reserve runs as a write, so concurrent reservations of one key are
 // serialized: the first creates it, the others then find its record.
-func (s idempotency) Reserve(ctx context.Context, q store.IdempotencyReservation) (*store.IdempotencyKey, bool, error) {
+func (s executor) IdempotencyReserve(ctx context.Context, q store.IdempotencyReserveParams) (*store.IdempotencyKey, bool, error) {
 	var out *store.IdempotencyKey
 	var created bool
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		now := s.b.now()
 		id, cur := v.idem.lookup(v.db.idemKey, idemKey(q.Scope, q.Key))
 		if cur != nil && now.Before(cur.ExpiresAt) {
@@ -37,7 +30,7 @@ func (s idempotency) Reserve(ctx context.Context, q store.IdempotencyReservation
 		if cur != nil {
 			v.idem.del(id) // expired: the key starts over as a new row
 		}
-		r := &store.IdempotencyKey{ID: store.NewID(store.PrefixIdempotency), Scope: q.Scope, Key: q.Key,
+		r := &store.IdempotencyKey{ID: q.ID, Scope: q.Scope, Key: q.Key,
 			RequestHash: q.RequestHash, CreatedAt: now, ExpiresAt: utc(now.Add(q.TTL))}
 		v.idem.put(r.ID, r)
 		out, created = cloneIdem(r), true
@@ -46,9 +39,10 @@ func (s idempotency) Reserve(ctx context.Context, q store.IdempotencyReservation
 	return out, created, err
 }
 
-func (s idempotency) Complete(ctx context.Context, scope, key string, statusCode int, body json.RawMessage) (*store.IdempotencyKey, error) {
+func (s executor) IdempotencyComplete(ctx context.Context, p store.IdempotencyCompleteParams) (*store.IdempotencyKey, error) {
 	var out *store.IdempotencyKey
-	err := s.h.write(ctx, func(v *view) error {
+	scope, key := p.Scope, p.Key
+	err := s.via.write(ctx, func(v *dbView) error {
 		id, cur := v.idem.lookup(v.db.idemKey, idemKey(scope, key))
 		if cur == nil {
 			return keyNotFound(scope, key)
@@ -57,8 +51,8 @@ func (s idempotency) Complete(ctx context.Context, scope, key string, statusCode
 			return fmt.Errorf("idempotency key %q in scope %q: already completed: %w", key, scope, store.ErrConflict)
 		}
 		r := *cur
-		r.ResponseStatusCode = &statusCode
-		r.ResponseBody = bytes.Clone(body)
+		r.ResponseStatusCode = &p.StatusCode
+		r.ResponseBody = bytes.Clone(p.Body)
 		v.idem.put(id, &r)
 		out = cloneIdem(&r)
 		return nil
@@ -66,9 +60,9 @@ func (s idempotency) Complete(ctx context.Context, scope, key string, statusCode
 	return out, err
 }
 
-func (s idempotency) Get(ctx context.Context, scope, key string) (*store.IdempotencyKey, error) {
+func (s executor) IdempotencyGet(ctx context.Context, scope, key string) (*store.IdempotencyKey, error) {
 	var out *store.IdempotencyKey
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		_, cur := v.idem.lookup(v.db.idemKey, idemKey(scope, key))
 		if cur == nil {
 			return keyNotFound(scope, key)
@@ -79,9 +73,9 @@ func (s idempotency) Get(ctx context.Context, scope, key string) (*store.Idempot
 	return out, err
 }
 
-func (s idempotency) DeleteExpired(ctx context.Context) (int64, error) {
+func (s executor) IdempotencyDeleteExpired(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		now := s.b.now()
 		for id, k := range v.idem.all() {
 			if !now.Before(k.ExpiresAt) {

@@ -128,7 +128,7 @@ func TestTableModel(t *testing.T) {
 	committed := map[string]row{}
 	rnd := rand.New(rand.NewPCG(3, 4))
 
-	check := func(what string, v tv[row], model map[string]row) {
+	check := func(what string, v tableView[row], model map[string]row) {
 		t.Helper()
 		got := map[string]row{}
 		for id, r := range v.all() {
@@ -187,7 +187,7 @@ func TestTableModel(t *testing.T) {
 
 	for round := range 300 {
 		o := &tableOverlay[row]{}
-		v := tv[row]{t: &tab, o: o}
+		v := tableView[row]{t: &tab, o: o}
 		model := maps.Clone(committed)
 		for range 1 + rnd.IntN(8) {
 			id := fmt.Sprint("r", rnd.IntN(20))
@@ -207,11 +207,11 @@ func TestTableModel(t *testing.T) {
 			model[id] = r
 		}
 		check(fmt.Sprint("round ", round, " in tx"), v, model)
-		check(fmt.Sprint("round ", round, " outside"), tv[row]{t: &tab}, committed)
+		check(fmt.Sprint("round ", round, " outside"), tableView[row]{t: &tab}, committed)
 		if rnd.IntN(3) > 0 {
 			tab.apply(o)
 			committed = model
 		}
-		check(fmt.Sprint("round ", round, " after"), tv[row]{t: &tab}, committed)
+		check(fmt.Sprint("round ", round, " after"), tableView[row]{t: &tab}, committed)
 	}
 }

@@ -4,17 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/ocpctl/ocpstore/store"
 )
-
-// jobs is the JobStore. LockRunnable, ListStuck and Requeue are in
-// runnable.go.
-type jobs struct {
-	b *Backend
-	h handle
-}
 
 func jobNotFound(id string) error { return fmt.Errorf("job %s: %w", id, store.ErrNotFound) }
 
@@ -22,18 +16,9 @@ func jobTransition(j *store.Job, to store.JobStatus) error {
 	return &store.TransitionError{Entity: "job", ID: j.ID, From: string(j.Status), To: string(to)}
 }
 
-func (s jobs) Create(ctx context.Context, j *store.Job) error {
-	return s.h.write(ctx, func(v *view) error {
+func (s executor) JobInsert(ctx context.Context, j *store.Job) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		r := cloneJob(j)
-		if r.ID == "" {
-			r.ID = store.NewID(store.PrefixJob)
-		}
-		if r.Status == "" {
-			r.Status = store.JobPending
-		}
-		if r.MaxAttempts == 0 {
-			r.MaxAttempts = store.DefaultMaxAttempts
-		}
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
 		if v.jobs.get(r.ID) != nil {
@@ -43,14 +28,14 @@ func (s jobs) Create(ctx context.Context, j *store.Job) error {
 			return failedStatement(fmt.Errorf("job %s: %w", r.ID, clusterNotFound(r.ClusterID)))
 		}
 		v.jobs.put(r.ID, r)
-		j.ID, j.Status, j.MaxAttempts, j.CreatedAt, j.UpdatedAt = r.ID, r.Status, r.MaxAttempts, now, now
+		j.CreatedAt, j.UpdatedAt = now, now
 		return nil
 	})
 }
 
-func (s jobs) GetByID(ctx context.Context, id string) (*store.Job, error) {
+func (s executor) JobGetByID(ctx context.Context, id string) (*store.Job, error) {
 	var out *store.Job
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		r := v.jobs.get(id)
 		if r == nil {
 			return jobNotFound(id)
@@ -68,7 +53,7 @@ func jobOrder(desc bool) func(a, b *store.Job) int {
 
 // matchJobs returns the jobs passing f (and keep, when not nil), visiting
 // the smaller of the cluster and status index sets when f selects one.
-func (v *view) matchJobs(f *store.JobFilters, keep func(*store.Job) bool) []*store.Job {
+func (v *dbView) matchJobs(f *store.JobFilters, keep func(*store.Job) bool) []*store.Job {
 	rows := v.jobs.all()
 	best := -1
 	if f.ClusterID != nil {
@@ -91,10 +76,10 @@ func (v *view) matchJobs(f *store.JobFilters, keep func(*store.Job) bool) []*sto
 	return out
 }
 
-func (s jobs) List(ctx context.Context, f store.JobFilters) ([]*store.Job, int, error) {
+func (s executor) JobList(ctx context.Context, f store.JobFilters) ([]*store.Job, int, error) {
 	var out []*store.Job
 	var total int
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows := v.matchJobs(&f, nil)
 		total = len(rows)
 		out = cloneAll(window(rows, jobOrder(f.Desc), f.Offset, store.EffectiveLimit(f.Limit)), cloneJob)
@@ -103,9 +88,9 @@ func (s jobs) List(ctx context.Context, f store.JobFilters) ([]*store.Job, int, 
 	return out, total, err
 }
 
-func (s jobs) ListAfter(ctx context.Context, f store.JobFilters, cursor string) (store.Page[*store.Job], error) {
+func (s executor) JobListAfter(ctx context.Context, f store.JobFilters, cursor string) (store.Page[*store.Job], error) {
 	var page store.Page[*store.Job]
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		sort := string(store.JobByCreatedAt)
 		at, id, ok, err := timeCursor(cursor, sort, f.Desc)
 		if err != nil {
@@ -126,30 +111,52 @@ func (s jobs) ListAfter(ctx context.Context, f store.JobFilters, cursor string) 
 	return page, err
 }
 
-// update applies change to job id inside a write, refusing with a job
-// TransitionError to to unless the job's status is one of from.
-func (s jobs) update(ctx context.Context, id string, to store.JobStatus, from []store.JobStatus,
-	change func(r *store.Job, now time.Time)) (*store.Job, error) {
+// moveJob is the compare-and-set of a job's status: it applies change to
+// job id and moves it to to, refusing with a job TransitionError unless
+// its status is one of from.
+func (v *dbView) moveJob(id string, to store.JobStatus, from []store.JobStatus, now time.Time,
+	change func(r *store.Job)) (*store.Job, error) {
+	cur := v.jobs.get(id)
+	if cur == nil {
+		return nil, jobNotFound(id)
+	}
+	if !slices.Contains(from, cur.Status) {
+		return nil, jobTransition(cur, to)
+	}
+	r := *cur
+	r.Status, r.UpdatedAt = to, now
+	change(&r)
+	v.jobs.put(id, &r)
+	return &r, nil
+}
+
+// fencedJob applies change to the lock's job and moves it to to only while
+// the job is RUNNING and the lock's token is its cluster's current token
+// for that job: the check and the write are one step, so a stale holder
+// can never write.
+func (v *dbView) fencedJob(lock *store.JobLock, to store.JobStatus, now time.Time, change func(r *store.Job)) (*store.Job, error) {
+	j := v.jobs.get(lock.JobID)
+	if j == nil || j.Status != store.JobRunning || j.ClusterID != lock.ClusterID || v.current(lock) == nil {
+		return nil, fmt.Errorf("job %s: token %d is not the current lock of cluster %s: %w",
+			lock.JobID, lock.Token, lock.ClusterID, store.ErrLockLost)
+	}
+	r := *j
+	r.Status, r.UpdatedAt = to, now
+	change(&r)
+	v.jobs.put(r.ID, &r)
+	return &r, nil
+}
+
+// writeJob runs fn as one write at one now and returns a copy of the job
+// it wrote.
+func (s executor) writeJob(ctx context.Context, fn func(v *dbView, now time.Time) (*store.Job, error)) (*store.Job, error) {
 	var out *store.Job
-	err := s.h.write(ctx, func(v *view) error {
-		cur := v.jobs.get(id)
-		if cur == nil {
-			return jobNotFound(id)
+	err := s.via.write(ctx, func(v *dbView) error {
+		j, err := fn(v, s.b.now())
+		if err == nil {
+			out = cloneJob(j)
 		}
-		ok := false
-		for _, st := range from {
-			ok = ok || cur.Status == st
-		}
-		if !ok {
-			return jobTransition(cur, to)
-		}
-		r := *cur
-		now := s.b.now()
-		r.Status, r.UpdatedAt = to, now
-		change(&r, now)
-		v.jobs.put(id, &r)
-		out = cloneJob(&r)
-		return nil
+		return err
 	})
 	return out, err
 }
@@ -157,48 +164,25 @@ func (s jobs) update(ctx context.Context, id string, to store.JobStatus, from []
 // runnableStatuses are the statuses a job may start or be cancelled from.
 var runnableStatuses = []store.JobStatus{store.JobPending, store.JobRetrying}
 
-func (s jobs) MarkStarted(ctx context.Context, id string) (*store.Job, error) {
-	return s.update(ctx, id, store.JobRunning, runnableStatuses, func(r *store.Job, now time.Time) {
+// The changes of the job writes, at now.
+
+func started(now time.Time) func(*store.Job) {
+	return func(r *store.Job) {
 		r.Attempt++
 		r.StartedAt = &now
 		r.RetryAt, r.EndedAt = nil, nil
-	})
+	}
 }
 
-func (s jobs) Cancel(ctx context.Context, id, code, message string) (*store.Job, error) {
-	return s.update(ctx, id, store.JobFailed, runnableStatuses, func(r *store.Job, now time.Time) {
+func failed(code, message string, now time.Time) func(*store.Job) {
+	return func(r *store.Job) {
 		r.ErrorCode, r.ErrorMessage = &code, &message
 		r.EndedAt = &now
-	})
+	}
 }
 
-// fenced applies change to the lock's job only while the job is RUNNING
-// and the lock's token is its cluster's current token for that job: the
-// check and the write are one step, so a stale holder can never write.
-func (s jobs) fenced(ctx context.Context, lock *store.JobLock, to store.JobStatus,
-	change func(r *store.Job, now time.Time)) (*store.Job, error) {
-	var out *store.Job
-	err := s.h.write(ctx, func(v *view) error {
-		j := v.jobs.get(lock.JobID)
-		l := v.locks.get(lock.ClusterID)
-		if j == nil || j.Status != store.JobRunning || j.ClusterID != lock.ClusterID ||
-			l == nil || l.Token != lock.Token || l.JobID != lock.JobID {
-			return fmt.Errorf("job %s: token %d is not the current lock of cluster %s: %w",
-				lock.JobID, lock.Token, lock.ClusterID, store.ErrLockLost)
-		}
-		r := *j
-		now := s.b.now()
-		r.Status, r.UpdatedAt = to, now
-		change(&r, now)
-		v.jobs.put(r.ID, &r)
-		out = cloneJob(&r)
-		return nil
-	})
-	return out, err
-}
-
-func (s jobs) MarkSucceeded(ctx context.Context, lock *store.JobLock, metadata map[string]string) (*store.Job, error) {
-	return s.fenced(ctx, lock, store.JobSucceeded, func(r *store.Job, now time.Time) {
+func succeeded(metadata map[string]string, now time.Time) func(*store.Job) {
+	return func(r *store.Job) {
 		r.EndedAt = &now
 		if len(metadata) > 0 {
 			md := make(map[string]string, len(r.Metadata)+len(metadata))
@@ -206,21 +190,44 @@ func (s jobs) MarkSucceeded(ctx context.Context, lock *store.JobLock, metadata m
 			maps.Copy(md, metadata) // new keys overwrite
 			r.Metadata = md
 		}
-	})
+	}
 }
 
-func (s jobs) MarkFailed(ctx context.Context, lock *store.JobLock, code, message string) (*store.Job, error) {
-	return s.fenced(ctx, lock, store.JobFailed, func(r *store.Job, now time.Time) {
-		r.ErrorCode, r.ErrorMessage = &code, &message
-		r.EndedAt = &now
-	})
-}
-
-func (s jobs) MarkRetry(ctx context.Context, lock *store.JobLock, code, message string, after time.Duration) (*store.Job, error) {
-	return s.fenced(ctx, lock, store.JobRetrying, func(r *store.Job, now time.Time) {
+func retrying(code, message string, after time.Duration, now time.Time) func(*store.Job) {
+	return func(r *store.Job) {
 		r.ErrorCode, r.ErrorMessage = &code, &message
 		at := utc(now.Add(after))
 		r.RetryAt = &at
 		r.EndedAt = nil
+	}
+}
+
+func (s executor) JobMarkStarted(ctx context.Context, id string) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
+		return v.moveJob(id, store.JobRunning, runnableStatuses, now, started(now))
+	})
+}
+
+func (s executor) JobCancel(ctx context.Context, id, code, message string) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
+		return v.moveJob(id, store.JobFailed, runnableStatuses, now, failed(code, message, now))
+	})
+}
+
+func (s executor) JobMarkSucceeded(ctx context.Context, lock *store.JobLock, metadata map[string]string) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
+		return v.fencedJob(lock, store.JobSucceeded, now, succeeded(metadata, now))
+	})
+}
+
+func (s executor) JobMarkFailed(ctx context.Context, lock *store.JobLock, code, message string) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
+		return v.fencedJob(lock, store.JobFailed, now, failed(code, message, now))
+	})
+}
+
+func (s executor) JobMarkRetry(ctx context.Context, p store.JobMarkRetryParams) (*store.Job, error) {
+	return s.writeJob(ctx, func(v *dbView, now time.Time) (*store.Job, error) {
+		return v.fencedJob(p.Lock, store.JobRetrying, now, retrying(p.Code, p.Message, p.After, now))
 	})
 }

@@ -8,19 +8,13 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// locks is the JobLockStore: one row per cluster, keyed by cluster ID.
-type locks struct {
-	b *Backend
-	h handle
-}
-
 func lockLost(l *store.JobLock) error {
 	return fmt.Errorf("cluster %s: token %d of job %s is not current: %w", l.ClusterID, l.Token, l.JobID, store.ErrLockLost)
 }
 
 // current returns the cluster's lock row when lock's token (and job) is
 // still current; expiry alone does not make a token stale.
-func (v *view) current(lock *store.JobLock) *store.JobLock {
+func (v *dbView) current(lock *store.JobLock) *store.JobLock {
 	l := v.locks.get(lock.ClusterID)
 	if l == nil || l.Token != lock.Token || l.JobID != lock.JobID {
 		return nil
@@ -28,43 +22,51 @@ func (v *view) current(lock *store.JobLock) *store.JobLock {
 	return l
 }
 
-// Acquire grants the lock with a token from the backend's counter, which is
-// greater than every token ever granted (and at least the old row's + 1,
-// as the PostgreSQL backend's GREATEST does).
-func (s locks) Acquire(ctx context.Context, clusterID, jobID, workerID string, ttl time.Duration) (*store.JobLock, error) {
+// grant grants the cluster's lock at now, as JobLockAcquire documents,
+// with a token from the backend's counter, which is greater than every
+// token ever granted (and at least the old row's + 1, as the PostgreSQL
+// backend's GREATEST does).
+func (s executor) grant(v *dbView, p store.JobLockAcquireParams, now time.Time) (*store.JobLock, error) {
+	clusterID, jobID, workerID := p.ClusterID, p.JobID, p.WorkerID
+	if j := v.jobs.get(jobID); j == nil || j.ClusterID != clusterID {
+		return nil, fmt.Errorf("lock cluster %s: job %s of that cluster: %w", clusterID, jobID, store.ErrNotFound)
+	}
+	expires := utc(now.Add(p.TTL))
+	var r store.JobLock
+	switch l := v.locks.get(clusterID); {
+	case l != nil && l.JobID == jobID && l.LockedBy == workerID:
+		r = *l // the holder renews, even after expiry, and keeps its token
+		r.ExpiresAt = expires
+	case l != nil && now.Before(l.ExpiresAt):
+		return nil, fmt.Errorf("lock cluster %s: held by job %s (worker %s) until %s: %w",
+			clusterID, l.JobID, l.LockedBy, l.ExpiresAt, store.ErrLockHeld)
+	default:
+		token := s.b.tokens.Add(1)
+		if l != nil {
+			token = max(token, l.Token+1)
+		}
+		r = store.JobLock{ClusterID: clusterID, JobID: jobID, LockedBy: workerID, Token: token,
+			LockedAt: now, ExpiresAt: expires}
+	}
+	v.locks.put(clusterID, &r)
+	return &r, nil
+}
+
+func (s executor) JobLockAcquire(ctx context.Context, p store.JobLockAcquireParams) (*store.JobLock, error) {
 	var out *store.JobLock
-	err := s.h.write(ctx, func(v *view) error {
-		if j := v.jobs.get(jobID); j == nil || j.ClusterID != clusterID {
-			return fmt.Errorf("lock cluster %s: job %s of that cluster: %w", clusterID, jobID, store.ErrNotFound)
+	err := s.via.write(ctx, func(v *dbView) error {
+		l, err := s.grant(v, p, s.b.now())
+		if err == nil {
+			out = cloneLock(l)
 		}
-		now := s.b.now()
-		expires := utc(now.Add(ttl))
-		var r store.JobLock
-		switch l := v.locks.get(clusterID); {
-		case l != nil && l.JobID == jobID && l.LockedBy == workerID:
-			r = *l // the holder renews, even after expiry, and keeps its token
-			r.ExpiresAt = expires
-		case l != nil && now.Before(l.ExpiresAt):
-			return fmt.Errorf("lock cluster %s: held by job %s (worker %s) until %s: %w",
-				clusterID, l.JobID, l.LockedBy, l.ExpiresAt, store.ErrLockHeld)
-		default:
-			token := s.b.tokens.Add(1)
-			if l != nil {
-				token = max(token, l.Token+1)
-			}
-			r = store.JobLock{ClusterID: clusterID, JobID: jobID, LockedBy: workerID, Token: token,
-				LockedAt: now, ExpiresAt: expires}
-		}
-		v.locks.put(clusterID, &r)
-		out = cloneLock(&r)
-		return nil
+		return err
 	})
 	return out, err
 }
 
-func (s locks) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
+func (s executor) JobLockExtend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
 	var out *store.JobLock
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		l := v.current(lock)
 		if l == nil {
 			return lockLost(lock)
@@ -78,8 +80,8 @@ func (s locks) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duratio
 	return out, err
 }
 
-func (s locks) Release(ctx context.Context, lock *store.JobLock) error {
-	return s.h.write(ctx, func(v *view) error {
+func (s executor) JobLockRelease(ctx context.Context, lock *store.JobLock) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		if v.current(lock) == nil {
 			return lockLost(lock)
 		}
@@ -88,9 +90,9 @@ func (s locks) Release(ctx context.Context, lock *store.JobLock) error {
 	})
 }
 
-func (s locks) Get(ctx context.Context, clusterID string) (*store.JobLock, error) {
+func (s executor) JobLockGet(ctx context.Context, clusterID string) (*store.JobLock, error) {
 	var out *store.JobLock
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		l := v.locks.get(clusterID)
 		if l == nil {
 			return fmt.Errorf("lock of cluster %s: %w", clusterID, store.ErrNotFound)
@@ -101,9 +103,9 @@ func (s locks) Get(ctx context.Context, clusterID string) (*store.JobLock, error
 	return out, err
 }
 
-func (s locks) DeleteExpired(ctx context.Context) (int64, error) {
+func (s executor) JobLockReleaseExpired(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		now := s.b.now()
 		for id, l := range v.locks.all() {
 			if !now.Before(l.ExpiresAt) {

@@ -41,7 +41,7 @@ func TestTokensOnlyGrow(t *testing.T) {
 	wantErr(t, f.s.JobLocks.Release(f.ctx, renewed), store.ErrLockLost, "second release")
 	l = grant(j1.ID, "w1") // after release: a new grant, not a renewal
 	f.clock.Advance(time.Minute)
-	if n := get(f.s.JobLocks.DeleteExpired(f.ctx))(t); n != 1 {
+	if n := get(f.s.JobLocks.ReleaseExpired(f.ctx))(t); n != 1 {
 		t.Fatalf("DeleteExpired = %d", n)
 	}
 	_, err = f.s.JobLocks.Extend(f.ctx, l, time.Minute)

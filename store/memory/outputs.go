@@ -7,41 +7,24 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// outputs is the OutputStore: cluster outputs keyed by cluster ID (unique
-// on ID too), and artifacts.
-type outputs struct {
-	b *Backend
-	h handle
-}
-
-// defaultNamespace is sa_namespace's column default.
-const defaultNamespace = "default"
-
-func (s outputs) Upsert(ctx context.Context, o *store.ClusterOutputs) error {
-	return s.h.write(ctx, func(v *view) error {
+func (s executor) OutputsUpsert(ctx context.Context, o *store.ClusterOutputs) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		if v.clusters.get(o.ClusterID) == nil {
 			return failedStatement(fmt.Errorf("outputs: %w", clusterNotFound(o.ClusterID)))
 		}
 		r := cloneOutputs(o)
-		if r.SANamespace == nil {
-			ns := defaultNamespace
-			r.SANamespace = &ns
-		}
 		now := s.b.now()
 		r.UpdatedAt = now
 		if cur := v.outputs.get(o.ClusterID); cur != nil {
 			r.ID, r.CreatedAt = cur.ID, cur.CreatedAt
 		} else {
-			if r.ID == "" {
-				r.ID = store.NewID(store.PrefixOutputs)
-			}
 			if _, other := v.outputs.lookup(v.db.outputsID, r.ID); other != nil {
 				return failedStatement(fmt.Errorf("outputs %s: id exists: %w", r.ID, store.ErrConflict))
 			}
 			r.CreatedAt = now
 		}
 		v.outputs.put(r.ClusterID, r)
-		o.ID, o.CreatedAt, o.UpdatedAt, o.SANamespace = r.ID, r.CreatedAt, r.UpdatedAt, ptr(r.SANamespace)
+		o.ID, o.CreatedAt, o.UpdatedAt = r.ID, r.CreatedAt, r.UpdatedAt
 		return nil
 	})
 }
@@ -50,9 +33,9 @@ func outputsNotFound(clusterID string) error {
 	return fmt.Errorf("outputs of cluster %s: %w", clusterID, store.ErrNotFound)
 }
 
-func (s outputs) Get(ctx context.Context, clusterID string) (*store.ClusterOutputs, error) {
+func (s executor) OutputsGet(ctx context.Context, clusterID string) (*store.ClusterOutputs, error) {
 	var out *store.ClusterOutputs
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		r := v.outputs.get(clusterID)
 		if r == nil {
 			return outputsNotFound(clusterID)
@@ -63,8 +46,8 @@ func (s outputs) Get(ctx context.Context, clusterID string) (*store.ClusterOutpu
 	return out, err
 }
 
-func (s outputs) Delete(ctx context.Context, clusterID string) error {
-	return s.h.write(ctx, func(v *view) error {
+func (s executor) OutputsDelete(ctx context.Context, clusterID string) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		if v.outputs.get(clusterID) == nil {
 			return outputsNotFound(clusterID)
 		}
@@ -73,12 +56,9 @@ func (s outputs) Delete(ctx context.Context, clusterID string) error {
 	})
 }
 
-func (s outputs) AddArtifact(ctx context.Context, a *store.ClusterArtifact) error {
-	return s.h.write(ctx, func(v *view) error {
+func (s executor) ArtifactInsert(ctx context.Context, a *store.ClusterArtifact) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		r := cloneArtifact(a)
-		if r.ID == "" {
-			r.ID = store.NewID(store.PrefixArtifact)
-		}
 		r.CreatedAt = s.b.now()
 		if v.artifacts.get(r.ID) != nil {
 			return failedStatement(fmt.Errorf("artifact %s: id exists: %w", r.ID, store.ErrConflict))
@@ -87,14 +67,14 @@ func (s outputs) AddArtifact(ctx context.Context, a *store.ClusterArtifact) erro
 			return failedStatement(fmt.Errorf("artifact %s: %w", r.ID, clusterNotFound(r.ClusterID)))
 		}
 		v.artifacts.put(r.ID, r)
-		a.ID, a.CreatedAt = r.ID, r.CreatedAt
+		a.CreatedAt = r.CreatedAt
 		return nil
 	})
 }
 
-func (s outputs) ListArtifacts(ctx context.Context, clusterID string, t *store.ArtifactType) ([]*store.ClusterArtifact, error) {
+func (s executor) ArtifactList(ctx context.Context, clusterID string, t *store.ArtifactType) ([]*store.ClusterArtifact, error) {
 	var out []*store.ClusterArtifact
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		var rows []*store.ClusterArtifact
 		for _, a := range v.artifacts.in(v.db.artifactClu, clusterID) {
 			if t == nil || a.ArtifactType == *t {

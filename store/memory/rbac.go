@@ -9,22 +9,13 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// rbac is the RBACStore, unique on (principal ARN, team, role).
-type rbac struct {
-	b *Backend
-	h handle
-}
-
 func mappingNotFound(id string) error {
 	return fmt.Errorf("rbac mapping %s: %w", id, store.ErrNotFound)
 }
 
-func (s rbac) Create(ctx context.Context, m *store.RBACMapping) error {
-	return s.h.write(ctx, func(v *view) error {
+func (s executor) RBACInsert(ctx context.Context, m *store.RBACMapping) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		r := cloneRBAC(m)
-		if r.ID == "" {
-			r.ID = store.NewID(store.PrefixRBAC)
-		}
 		now := s.b.now()
 		r.CreatedAt, r.UpdatedAt = now, now
 		if v.rbac.get(r.ID) != nil {
@@ -35,14 +26,14 @@ func (s rbac) Create(ctx context.Context, m *store.RBACMapping) error {
 				r.IAMPrincipalARN, r.Role, r.Team, id, store.ErrConflict))
 		}
 		v.rbac.put(r.ID, r)
-		m.ID, m.CreatedAt, m.UpdatedAt = r.ID, now, now
+		m.CreatedAt, m.UpdatedAt = now, now
 		return nil
 	})
 }
 
-func (s rbac) GetByID(ctx context.Context, id string) (*store.RBACMapping, error) {
+func (s executor) RBACGetByID(ctx context.Context, id string) (*store.RBACMapping, error) {
 	var out *store.RBACMapping
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		r := v.rbac.get(id)
 		if r == nil {
 			return mappingNotFound(id)
@@ -55,9 +46,9 @@ func (s rbac) GetByID(ctx context.Context, id string) (*store.RBACMapping, error
 
 // ListForPrincipal returns the enabled mappings of arn by (team, role), in
 // byte order.
-func (s rbac) ListForPrincipal(ctx context.Context, arn string) ([]*store.RBACMapping, error) {
+func (s executor) RBACListForPrincipal(ctx context.Context, arn string) ([]*store.RBACMapping, error) {
 	var out []*store.RBACMapping
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		var rows []*store.RBACMapping
 		for _, m := range v.rbac.in(v.db.rbacARN, arn) {
 			if m.Enabled {
@@ -72,10 +63,10 @@ func (s rbac) ListForPrincipal(ctx context.Context, arn string) ([]*store.RBACMa
 	return out, err
 }
 
-func (s rbac) List(ctx context.Context, f store.RBACFilters) ([]*store.RBACMapping, int, error) {
+func (s executor) RBACList(ctx context.Context, f store.RBACFilters) ([]*store.RBACMapping, int, error) {
 	var out []*store.RBACMapping
 	var total int
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows := v.rbac.all()
 		if f.IAMPrincipalARN != nil {
 			rows = v.rbac.in(v.db.rbacARN, *f.IAMPrincipalARN)
@@ -96,9 +87,9 @@ func (s rbac) List(ctx context.Context, f store.RBACFilters) ([]*store.RBACMappi
 	return out, total, err
 }
 
-func (s rbac) SetEnabled(ctx context.Context, id string, enabled bool) (*store.RBACMapping, error) {
+func (s executor) RBACSetEnabled(ctx context.Context, id string, enabled bool) (*store.RBACMapping, error) {
 	var out *store.RBACMapping
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		cur := v.rbac.get(id)
 		if cur == nil {
 			return mappingNotFound(id)
@@ -112,8 +103,8 @@ func (s rbac) SetEnabled(ctx context.Context, id string, enabled bool) (*store.R
 	return out, err
 }
 
-func (s rbac) Delete(ctx context.Context, id string) error {
-	return s.h.write(ctx, func(v *view) error {
+func (s executor) RBACDelete(ctx context.Context, id string) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		if v.rbac.get(id) == nil {
 			return mappingNotFound(id)
 		}

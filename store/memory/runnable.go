@@ -11,35 +11,39 @@ import (
 )
 
 // live reports whether the cluster's lock row exists and has not expired.
-func (v *view) live(clusterID string, now time.Time) bool {
+func (v *dbView) live(clusterID string, now time.Time) bool {
 	l := v.locks.get(clusterID)
 	return l != nil && now.Before(l.ExpiresAt)
 }
 
-// LockRunnable looks at each cluster's oldest open (non-terminal) job, the
+// runnable looks at each cluster's oldest open (non-terminal) job, the
 // only one of its jobs that may run since a cluster's jobs run in creation
-// order, and returns those that are PENDING, or RETRYING with RetryAt
-// passed, of a wanted type, on a cluster without a live lock, oldest first.
-// Its cost grows with the number of clusters that have open jobs, not with
-// the number of jobs. It runs as a write: a transaction owns every row it
-// reads, which is at least what FOR UPDATE locks, and a competing caller
-// waits for it instead of skipping rows.
-func (s jobs) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
-	var out []store.Runnable
-	err := s.h.write(ctx, func(v *view) error {
-		now := s.b.now()
-		var found []*store.Job
-		for clusterID, j := range v.jobs.heads(v.db.jobOpen) {
-			switch {
-			case j.Status == store.JobRunning,
-				j.Status == store.JobRetrying && (j.RetryAt == nil || j.RetryAt.After(now)),
-				len(q.JobTypes) > 0 && !slices.Contains(q.JobTypes, j.JobType),
-				v.live(clusterID, now):
-				continue
-			}
-			found = append(found, j)
+// order, and returns up to limit of those that are PENDING, or RETRYING
+// with RetryAt passed, of one of types (any when empty), on a cluster
+// without a live lock, oldest first. Its cost grows with the number of
+// clusters that have open jobs, not with the number of jobs.
+func (v *dbView) runnable(now time.Time, types []store.JobType, limit int) []*store.Job {
+	var found []*store.Job
+	for clusterID, j := range v.jobs.heads(v.db.jobOpen) {
+		switch {
+		case j.Status == store.JobRunning,
+			j.Status == store.JobRetrying && (j.RetryAt == nil || j.RetryAt.After(now)),
+			len(types) > 0 && !slices.Contains(types, j.JobType),
+			v.live(clusterID, now):
+			continue
 		}
-		found = window(found, jobOrder(false), 0, q.Limit)
+		found = append(found, j)
+	}
+	return window(found, jobOrder(false), 0, limit)
+}
+
+// JobsLockRunnable runs as a write: a transaction owns every row it reads,
+// which is at least what FOR UPDATE locks, and a competing caller waits
+// for it instead of skipping rows.
+func (s executor) JobsLockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
+	var out []store.Runnable
+	err := s.via.write(ctx, func(v *dbView) error {
+		found := v.runnable(s.b.now(), q.JobTypes, q.Limit)
 		out = make([]store.Runnable, 0, len(found))
 		for _, j := range found {
 			out = append(out, store.Runnable{Job: cloneJob(j), Cluster: cloneCluster(v.clusters.get(j.ClusterID))})
@@ -52,9 +56,9 @@ func (s jobs) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.
 // ListStuck returns RUNNING jobs whose cluster lock is missing, expired or
 // held for another job, oldest StartedAt first (a NULL last, as PostgreSQL
 // sorts ascending).
-func (s jobs) ListStuck(ctx context.Context, limit int) ([]*store.Job, error) {
+func (s executor) JobListStuck(ctx context.Context, limit int) ([]*store.Job, error) {
 	var out []*store.Job
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		now := s.b.now()
 		var rows []*store.Job
 		for _, j := range v.jobs.in(v.db.jobStatus, string(store.JobRunning)) {
@@ -85,9 +89,9 @@ func byStarted(a, b *store.Job) int {
 // own lock is live; otherwise its expired lock, if any, is deleted and the
 // job becomes RETRYING now, or FAILED (ErrCodeAbandoned) without attempts
 // left.
-func (s jobs) Requeue(ctx context.Context, id string) (*store.Job, error) {
+func (s executor) JobRequeue(ctx context.Context, id string) (*store.Job, error) {
 	var out *store.Job
-	err := s.h.write(ctx, func(v *view) error {
+	err := s.via.write(ctx, func(v *dbView) error {
 		cur := v.jobs.get(id)
 		if cur == nil {
 			return jobNotFound(id)

@@ -7,7 +7,21 @@ import (
 )
 
 // tables is the committed database: one table per relation of the
-// PostgreSQL schema, with the indexes the queries need. Unique indexes
+// PostgreSQL schema, with the indexes the queries need, maintained at
+// commit. Clusters by status and by team are each kept in creation order,
+// so a cluster listing by status or team walks one group instead of
+// scanning and sorting the table (a keyset page costs a binary search plus
+// the page), and all clusters in name order, which a name-sorted listing
+// without a status or team filter walks the same way (names never change,
+// so only a create or a delete moves that index); jobs by cluster and by
+// status, and open (non-terminal) jobs by cluster in creation order, so
+// LockRunnable and a claim read one head per cluster. Rows are never
+// modified in place: a write stores a new row, and rows are copied deeply
+// on the way in and on the way out, so no caller can reach stored state
+// through a pointer, map or slice. Fencing tokens come from one monotonic
+// counter (Backend.tokens), so a new grant's token is greater than any
+// token ever granted; usage costs are summed as exact decimals, as
+// PostgreSQL's NUMERIC sum. Unique indexes
 // enforce the schema's unique constraints; group indexes keep filtered
 // queries from scanning whole tables, and ordered ones let a listing walk
 // its rows in order instead of sorting them.
@@ -138,29 +152,29 @@ func (db *tables) apply(o *overlay) {
 	db.usage.apply(&o.usage)
 }
 
-// view is the database as one call sees it: committed tables under the
+// dbView is the database as one call sees it: committed tables under the
 // caller's overlay, or the committed tables alone (o nil) for a read
 // outside a transaction.
-type view struct {
+type dbView struct {
 	db        *tables
-	clusters  tv[store.Cluster]
-	jobs      tv[store.Job]
-	locks     tv[store.JobLock]
-	idem      tv[store.IdempotencyKey]
-	rbac      tv[store.RBACMapping]
-	audit     tv[store.AuditEvent]
-	outputs   tv[store.ClusterOutputs]
-	artifacts tv[store.ClusterArtifact]
-	usage     tv[store.UsageSample]
+	clusters  tableView[store.Cluster]
+	jobs      tableView[store.Job]
+	locks     tableView[store.JobLock]
+	idem      tableView[store.IdempotencyKey]
+	rbac      tableView[store.RBACMapping]
+	audit     tableView[store.AuditEvent]
+	outputs   tableView[store.ClusterOutputs]
+	artifacts tableView[store.ClusterArtifact]
+	usage     tableView[store.UsageSample]
 }
 
-func (db *tables) view(o *overlay) *view {
-	v := &view{db: db,
-		clusters: tv[store.Cluster]{t: &db.clusters}, jobs: tv[store.Job]{t: &db.jobs},
-		locks: tv[store.JobLock]{t: &db.locks}, idem: tv[store.IdempotencyKey]{t: &db.idem},
-		rbac: tv[store.RBACMapping]{t: &db.rbac}, audit: tv[store.AuditEvent]{t: &db.audit},
-		outputs: tv[store.ClusterOutputs]{t: &db.outputs}, artifacts: tv[store.ClusterArtifact]{t: &db.artifacts},
-		usage: tv[store.UsageSample]{t: &db.usage}}
+func (db *tables) view(o *overlay) *dbView {
+	v := &dbView{db: db,
+		clusters: tableView[store.Cluster]{t: &db.clusters}, jobs: tableView[store.Job]{t: &db.jobs},
+		locks: tableView[store.JobLock]{t: &db.locks}, idem: tableView[store.IdempotencyKey]{t: &db.idem},
+		rbac: tableView[store.RBACMapping]{t: &db.rbac}, audit: tableView[store.AuditEvent]{t: &db.audit},
+		outputs: tableView[store.ClusterOutputs]{t: &db.outputs}, artifacts: tableView[store.ClusterArtifact]{t: &db.artifacts},
+		usage: tableView[store.UsageSample]{t: &db.usage}}
 	if o != nil {
 		v.clusters.o, v.jobs.o, v.locks.o, v.idem.o = &o.clusters, &o.jobs, &o.locks, &o.idem
 		v.rbac.o, v.audit.o, v.outputs.o = &o.rbac, &o.audit, &o.outputs

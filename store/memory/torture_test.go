@@ -32,30 +32,18 @@ func TestTorture(t *testing.T) {
 func TestTortureCatchesBrokenLocks(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name        string
-		breakStores func(store.Stores) store.Stores
+		name  string
+		broke func(store.Executor) store.Executor
 	}{
-		{"ReleaseWithoutTokenCheck", func(s store.Stores) store.Stores {
-			s.JobLocks = looseRelease{s.JobLocks}
-			return s
-		}},
-		{"AcquireStealsLiveLock", func(s store.Stores) store.Stores {
-			s.JobLocks = stealingAcquire{s.JobLocks}
-			return s
-		}},
-		{"FencedWriteChecksJobNotToken", func(s store.Stores) store.Stores {
-			s.Jobs = looseFencing{s.Jobs, s.JobLocks}
-			return s
-		}},
-		{"ExtendRevivesDeletedLock", func(s store.Stores) store.Stores {
-			s.JobLocks = revivingExtend{s.JobLocks}
-			return s
-		}},
+		{"ReleaseWithoutTokenCheck", func(x store.Executor) store.Executor { return looseRelease{x} }},
+		{"AcquireStealsLiveLock", func(x store.Executor) store.Executor { return stealingAcquire{x} }},
+		{"FencedWriteChecksJobNotToken", func(x store.Executor) store.Executor { return looseFencing{x} }},
+		{"ExtendRevivesDeletedLock", func(x store.Executor) store.Executor { return revivingExtend{x} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := store.NewManualClock(time.Date(2031, time.March, 4, 5, 6, 7, 891011000, time.UTC))
-			b := brokenBackend{memory.NewBackend(memory.WithClock(clock)), tc.breakStores}
+			b := brokenBackend{memory.NewBackend(memory.WithClock(clock)), tc.broke}
 			dir := t.TempDir()
 			res, err := storetest.Torture(t.Context(), store.New(b), store.New(b), clock,
 				storetest.TortureConfig{Ops: 20000, VisualizationDir: dir})
@@ -77,89 +65,88 @@ func TestTortureCatchesBrokenLocks(t *testing.T) {
 	}
 }
 
-// brokenBackend is a memory Backend with some sub-stores replaced by
-// breakStores, outside transactions and in them.
+// brokenBackend is a memory Backend whose executors broke wraps, outside
+// transactions and in them.
 type brokenBackend struct {
 	*memory.Backend
-	breakStores func(store.Stores) store.Stores
+	broke func(store.Executor) store.Executor
 }
 
-func (b brokenBackend) Stores() store.Stores { return b.breakStores(b.Backend.Stores()) }
+func (b brokenBackend) Executor() store.Executor { return b.broke(b.Backend.Executor()) }
 
-func (b brokenBackend) Begin(ctx context.Context, opts store.TxOptions) (store.BackendTx, error) {
+func (b brokenBackend) Begin(ctx context.Context, opts store.TxOptions) (store.ExecutorTx, error) {
 	tx, err := b.Backend.Begin(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return brokenTx{tx, b.breakStores}, nil
+	return brokenTx{b.broke(tx), tx}, nil
 }
 
 // brokenTx is a transaction of a brokenBackend.
 type brokenTx struct {
-	store.BackendTx
-	breakStores func(store.Stores) store.Stores
+	store.Executor
+	tx store.ExecutorTx
 }
 
-func (t brokenTx) Stores() store.Stores { return t.breakStores(t.BackendTx.Stores()) }
+func (t brokenTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t brokenTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 
 // looseRelease releases whatever lock the cluster has, whoever asks: a
-// Release without the token check (the DELETE lost its "AND token = $3").
-type looseRelease struct{ store.JobLockStore }
+// Release without the token check (the UPDATE lost its "AND token = $3").
+type looseRelease struct{ store.Executor }
 
-func (s looseRelease) Release(ctx context.Context, lock *store.JobLock) error {
-	cur, err := s.Get(ctx, lock.ClusterID)
+func (s looseRelease) JobLockRelease(ctx context.Context, lock *store.JobLock) error {
+	cur, err := s.JobLockGet(ctx, lock.ClusterID)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no lock: %w", store.ErrLockLost)
 	}
 	if err != nil {
 		return err
 	}
-	return s.JobLockStore.Release(ctx, cur)
+	return s.Executor.JobLockRelease(ctx, cur)
 }
 
 // stealingAcquire takes a live lock from its holder: an Acquire that forgot
 // to compare expires_at with now.
-type stealingAcquire struct{ store.JobLockStore }
+type stealingAcquire struct{ store.Executor }
 
-func (s stealingAcquire) Acquire(ctx context.Context, clusterID, jobID, workerID string, ttl time.Duration) (*store.JobLock, error) {
-	l, err := s.JobLockStore.Acquire(ctx, clusterID, jobID, workerID, ttl)
+func (s stealingAcquire) JobLockAcquire(ctx context.Context, p store.JobLockAcquireParams) (*store.JobLock, error) {
+	l, err := s.Executor.JobLockAcquire(ctx, p)
 	if !errors.Is(err, store.ErrLockHeld) {
 		return l, err
 	}
-	if cur, err := s.Get(ctx, clusterID); err == nil {
-		_ = s.JobLockStore.Release(ctx, cur) // ErrLockLost if it changed meanwhile: try anyway
+	if cur, err := s.JobLockGet(ctx, p.ClusterID); err == nil {
+		_ = s.Executor.JobLockRelease(ctx, cur) // ErrLockLost if it changed meanwhile: try anyway
 	}
-	return s.JobLockStore.Acquire(ctx, clusterID, jobID, workerID, ttl)
+	return s.Executor.JobLockAcquire(ctx, p)
 }
 
 // looseFencing lets a fenced write through when the lock row is for the
 // same job, whatever its token: fencing by job instead of by token, so a
 // stale holder of the job overwrites the new holder's work.
-type looseFencing struct {
-	store.JobStore
-	locks store.JobLockStore
-}
+type looseFencing struct{ store.Executor }
 
-func (s looseFencing) MarkRetry(ctx context.Context, lock *store.JobLock, code, message string, after time.Duration) (*store.Job, error) {
-	if cur, err := s.locks.Get(ctx, lock.ClusterID); err == nil && cur.JobID == lock.JobID {
-		lock = cur
+func (s looseFencing) JobMarkRetry(ctx context.Context, p store.JobMarkRetryParams) (*store.Job, error) {
+	if cur, err := s.JobLockGet(ctx, p.Lock.ClusterID); err == nil && cur.JobID == p.Lock.JobID {
+		p.Lock = cur
 	}
-	return s.JobStore.MarkRetry(ctx, lock, code, message, after)
+	return s.Executor.JobMarkRetry(ctx, p)
 }
 
 // revivingExtend lets a holder whose lock row was released or deleted
 // extend it anyway, by acquiring it again: a heartbeat that upserts.
-type revivingExtend struct{ store.JobLockStore }
+type revivingExtend struct{ store.Executor }
 
-func (s revivingExtend) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
-	l, err := s.JobLockStore.Extend(ctx, lock, ttl)
+func (s revivingExtend) JobLockExtend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
+	l, err := s.Executor.JobLockExtend(ctx, lock, ttl)
 	if !errors.Is(err, store.ErrLockLost) {
 		return l, err
 	}
-	if _, gerr := s.Get(ctx, lock.ClusterID); !errors.Is(gerr, store.ErrNotFound) {
+	if _, gerr := s.JobLockGet(ctx, lock.ClusterID); !errors.Is(gerr, store.ErrNotFound) {
 		return nil, err
 	}
-	if l, aerr := s.Acquire(ctx, lock.ClusterID, lock.JobID, lock.LockedBy, ttl); aerr == nil {
+	p := store.JobLockAcquireParams{ClusterID: lock.ClusterID, JobID: lock.JobID, TTL: ttl, WorkerID: lock.LockedBy}
+	if l, aerr := s.JobLockAcquire(ctx, p); aerr == nil {
 		return l, nil
 	}
 	return nil, err

@@ -8,23 +8,33 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
+// Transactions. Write transactions are serialized by one write token (see
+// Backend.writer), held from Begin until Commit or Rollback. A transaction
+// writes into a private overlay (per table: primary key to new row or
+// tombstone, plus the unique keys it wrote) that its own reads see on top
+// of the committed tables; Commit applies the overlay and maintains the
+// indexes under a short exclusive data lock, and Rollback drops it. So a
+// rolled-back transaction's writes are never visible to anyone, and every
+// transaction is serializable. A read-only transaction holds the write
+// token too: that is what makes its reads one snapshot. Reads outside a
+// transaction see committed data under a shared lock, so a list's page and
+// total come from one snapshot. Each operation checks everything before it
+// writes anything, so a failed call changes nothing, as a failed
+// PostgreSQL statement (and see abort.go for what aborts a transaction).
+
 // tx is an open transaction: it holds the backend's write token from Begin
 // to Commit or Rollback, and writes into its overlay ov, which its own reads
 // see on top of the committed data.
 type tx struct {
-	b        *Backend
+	executor // bound to the transaction: executor{b, t}
 	readOnly bool
-	stores   store.Stores
 
 	mu      sync.Mutex // serializes calls, in case a caller shares the tx
 	done    bool
 	aborted error // the failed statement that aborted the transaction, if any (see abort.go)
 	ov      overlay
-	view    *view // the committed tables under ov
+	view    *dbView // the committed tables under ov
 }
-
-// Stores returns the sub-stores bound to the transaction.
-func (t *tx) Stores() store.Stores { return t.stores }
 
 // Commit applies the transaction's writes and ends it. If ctx has ended,
 // nothing is applied (as pgx does not send COMMIT then, and the server
@@ -62,11 +72,11 @@ func (t *tx) Rollback(context.Context) error {
 	return nil
 }
 
-func (t *tx) read(ctx context.Context, fn func(v *view) error) error {
+func (t *tx) read(ctx context.Context, fn func(v *dbView) error) error {
 	return t.run(ctx, false, fn)
 }
 
-func (t *tx) write(ctx context.Context, fn func(v *view) error) error {
+func (t *tx) write(ctx context.Context, fn func(v *dbView) error) error {
 	return t.run(ctx, true, fn)
 }
 
@@ -74,7 +84,7 @@ func (t *tx) write(ctx context.Context, fn func(v *view) error) error {
 // PostgreSQL's would (failedStatement, and a write in a read-only
 // transaction) aborts the transaction: every later statement fails with
 // ErrTxAborted, and Commit rolls back.
-func (t *tx) run(ctx context.Context, writes bool, fn func(v *view) error) error {
+func (t *tx) run(ctx context.Context, writes bool, fn func(v *dbView) error) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {

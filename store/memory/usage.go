@@ -12,20 +12,15 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// usage is the UsageStore, unique on (cluster ID, sample time).
-type usage struct {
-	b *Backend
-	h handle
+// UsageUpsert is UsageUpsertMany of one sample.
+func (s executor) UsageUpsert(ctx context.Context, sample *store.UsageSample) error {
+	return s.UsageUpsertMany(ctx, []*store.UsageSample{sample})
 }
 
-func (s usage) Record(ctx context.Context, sample *store.UsageSample) error {
-	return s.RecordBatch(ctx, []*store.UsageSample{sample})
-}
-
-// RecordBatch checks every sample (cluster exists, no ID clash) before it
-// writes any, so a refused batch writes nothing.
-func (s usage) RecordBatch(ctx context.Context, samples []*store.UsageSample) error {
-	return s.h.write(ctx, func(v *view) error {
+// UsageUpsertMany checks every sample (cluster exists, no ID clash) before
+// it writes any, so a refused batch writes nothing.
+func (s executor) UsageUpsertMany(ctx context.Context, samples []*store.UsageSample) error {
+	return s.via.write(ctx, func(v *dbView) error {
 		rows := make([]*store.UsageSample, len(samples))
 		ids := make(map[string]bool, len(samples))
 		for i, in := range samples {
@@ -35,13 +30,8 @@ func (s usage) RecordBatch(ctx context.Context, samples []*store.UsageSample) er
 			}
 			if id, cur := v.usage.lookup(v.db.usageInstant, instantKey(r)); cur != nil {
 				r.ID = id // an upsert keeps the existing row's ID
-			} else {
-				if r.ID == "" {
-					r.ID = store.NewID(store.PrefixUsage)
-				}
-				if v.usage.get(r.ID) != nil || ids[r.ID] {
-					return failedStatement(fmt.Errorf("usage sample %s: id exists: %w", r.ID, store.ErrConflict))
-				}
+			} else if v.usage.get(r.ID) != nil || ids[r.ID] {
+				return failedStatement(fmt.Errorf("usage sample %s: id exists: %w", r.ID, store.ErrConflict))
 			}
 			ids[r.ID] = true
 			rows[i] = r
@@ -57,10 +47,10 @@ func (s usage) RecordBatch(ctx context.Context, samples []*store.UsageSample) er
 // inRange reports whether t is in [from, to).
 func inRange(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
 
-func (s usage) List(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
+func (s executor) UsageList(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
 	var out []*store.UsageSample
 	from, to = utc(from), utc(to)
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		var rows []*store.UsageSample
 		for _, u := range v.usage.in(v.db.usageCluster, clusterID) {
 			if inRange(u.SampleTime, from, to) {
@@ -92,10 +82,10 @@ func (t *tally) addCost(c float64) {
 
 // summarize groups the samples in r by group(sample's cluster), ordered by
 // key in byte order.
-func (s usage) summarize(ctx context.Context, r store.UsageRange, group func(*store.Cluster) string) ([]store.UsageSummary, error) {
+func (s executor) usageSummarize(ctx context.Context, r store.UsageRange, group func(*store.Cluster) string) ([]store.UsageSummary, error) {
 	var out []store.UsageSummary
 	from, to := utc(r.From), utc(r.To)
-	err := s.h.read(ctx, func(v *view) error {
+	err := s.via.read(ctx, func(v *dbView) error {
 		rows := v.usage.all()
 		if r.ClusterID != nil {
 			rows = v.usage.in(v.db.usageCluster, *r.ClusterID)
@@ -133,10 +123,10 @@ func (s usage) summarize(ctx context.Context, r store.UsageRange, group func(*st
 	return out, err
 }
 
-func (s usage) SummarizeByCluster(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
-	return s.summarize(ctx, r, func(c *store.Cluster) string { return c.ID })
+func (s executor) UsageSummarizeByCluster(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.usageSummarize(ctx, r, func(c *store.Cluster) string { return c.ID })
 }
 
-func (s usage) SummarizeByTeam(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
-	return s.summarize(ctx, r, func(c *store.Cluster) string { return c.Team })
+func (s executor) UsageSummarizeByTeam(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.usageSummarize(ctx, r, func(c *store.Cluster) string { return c.Team })
 }

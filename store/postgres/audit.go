@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ocpctl/ocpstore/store"
 )
 
@@ -32,32 +34,24 @@ var auditEvents = table[*store.AuditEvent]{name: "audit_events", columns: auditC
 // auditOrder is the only order of audit listings: newest first.
 var auditOrder = order{sort: store.AuditSort, desc: true, keyExpr: "created_at", timeKey: true}
 
-// Fixed-shape audit statements, rendered once.
+// The fixed audit statements.
 var (
-	// $1 id, $2 actor, $3 action, $4 cluster, $5 job, $6 user, $7 status,
-	// $8 metadata, $9 ip, $10 user agent, $11 now.
-	auditLogSQL = mustSQL(psql.Insert("audit_events").Columns(auditColumns...).
-			Values(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nowExpr(nil)).
-			Suffix("RETURNING created_at"))
-	// $1 before.
-	auditPurgeSQL = mustSQL(psql.Delete("audit_events").Where("created_at < ?", nil))
+	auditLogSQL = named("INSERT INTO audit_events (" + joinColumns(auditColumns) + ")" +
+		" VALUES (" + params(auditColumns[:10]...) + ", " + nowSQL + ") RETURNING created_at")
+	auditPurgeSQL = named("DELETE FROM audit_events WHERE created_at < @before")
 )
 
-// auditStore implements store.AuditStore.
-type auditStore struct{ conn }
-
 // Log appends e, assigning its ID and CreatedAt in place.
-func (s auditStore) Log(ctx context.Context, e *store.AuditEvent) error {
-	if e.ID == "" {
-		e.ID = store.NewID(store.PrefixAudit)
-	}
+func (s executor) AuditInsert(ctx context.Context, e *store.AuditEvent) error {
 	var ip any
 	if e.IPAddress != nil {
 		ip = *e.IPAddress
 	}
 	// Scanned in place: a failed INSERT returns no row, so an error leaves it.
-	err := s.q.QueryRow(ctx, auditLogSQL, e.ID, e.Actor, e.Action, e.TargetClusterID, e.TargetJobID, e.TargetUserID,
-		e.Status, jsonArg(e.Metadata), ip, e.UserAgent, s.now()).Scan(&e.CreatedAt)
+	err := s.q.QueryRow(ctx, auditLogSQL.sql, auditLogSQL.args(pgx.NamedArgs{"id": e.ID, "actor": e.Actor,
+		"action": e.Action, "target_cluster_id": e.TargetClusterID, "target_job_id": e.TargetJobID,
+		"target_user_id": e.TargetUserID, "status": e.Status, "metadata": jsonArg(e.Metadata), "ip_address": ip,
+		"user_agent": e.UserAgent, "now": s.now()})...).Scan(&e.CreatedAt)
 	if err != nil {
 		return mapError(ctx, err, "log audit event "+e.ID)
 	}
@@ -69,45 +63,45 @@ func (s auditStore) Log(ctx context.Context, e *store.AuditEvent) error {
 func auditFilters(f store.AuditFilters) filter {
 	var w filter
 	if f.Actor != nil {
-		w.add(0, "actor = ?", *f.Actor)
+		w.add(0, eq, "actor", *f.Actor)
 	}
 	if f.ClusterID != nil {
-		w.add(1, "target_cluster_id = ?", *f.ClusterID)
+		w.add(1, eq, "target_cluster_id", *f.ClusterID)
 	}
 	if f.JobID != nil {
-		w.add(2, "target_job_id = ?", *f.JobID)
+		w.add(2, eq, "target_job_id", *f.JobID)
 	}
 	if f.Action != nil {
-		w.add(3, "action = ?", *f.Action)
+		w.add(3, eq, "action", *f.Action)
 	}
 	if f.Status != nil {
-		w.add(4, "status = ?", *f.Status)
+		w.add(4, eq, "status", *f.Status)
 	}
 	if f.Since != nil {
-		w.add(5, "created_at >= ?", dbTime(*f.Since))
+		w.add(5, atLeast, "created_at", dbTime(*f.Since))
 	}
 	if f.Until != nil {
-		w.add(6, "created_at < ?", dbTime(*f.Until))
+		w.add(6, below, "created_at", dbTime(*f.Until))
 	}
 	return w
 }
 
 // List returns a page of matching events, newest first, and the total.
-func (s auditStore) List(ctx context.Context, f store.AuditFilters) ([]*store.AuditEvent, int, error) {
+func (s executor) AuditList(ctx context.Context, f store.AuditFilters) ([]*store.AuditEvent, int, error) {
 	items, total, err := listWithTotal(ctx, s.conn, auditEvents, auditFilters(f), auditOrder, store.EffectiveLimit(f.Limit), f.Offset)
 	return items, total, mapError(ctx, err, "list audit events")
 }
 
 // ListAfter returns the keyset page after cursor.
-func (s auditStore) ListAfter(ctx context.Context, f store.AuditFilters, cursor string) (store.Page[*store.AuditEvent], error) {
+func (s executor) AuditListAfter(ctx context.Context, f store.AuditFilters, cursor string) (store.Page[*store.AuditEvent], error) {
 	p, err := listAfter(ctx, s.conn, auditEvents, auditFilters(f), auditOrder, cursor, store.EffectiveLimit(f.Limit),
 		func(e *store.AuditEvent) (string, string) { return store.TimeKey(e.CreatedAt), e.ID })
 	return p, mapError(ctx, err, "list audit events")
 }
 
 // Purge deletes events created before the given time.
-func (s auditStore) Purge(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.q.Exec(ctx, auditPurgeSQL, dbTime(before))
+func (s executor) AuditPurge(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.q.Exec(ctx, auditPurgeSQL.sql, auditPurgeSQL.args(pgx.NamedArgs{"before": dbTime(before)})...)
 	if err != nil {
 		return 0, mapError(ctx, err, "purge audit events")
 	}

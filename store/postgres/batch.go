@@ -7,20 +7,10 @@ import (
 	"strings"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ocpctl/ocpstore/store"
 )
-
-// dollars renders a statement written with ? placeholders (so that it can
-// embed nowSQL) with PostgreSQL's $n ones.
-func dollars(sql string) string {
-	s, err := sq.Dollar.ReplacePlaceholders(sql)
-	if err != nil {
-		panic(fmt.Sprintf("postgres: building SQL: %v", err))
-	}
-	return s
-}
 
 // clusterEdgesSQL is the cluster state machine's edges as a VALUES list of
 // (from, to) status pairs, from store.CanTransition: the batch end checks a
@@ -37,9 +27,9 @@ var clusterEdgesSQL = func() string {
 	return "(VALUES " + strings.Join(rows, ", ") + ")"
 }()
 
-// Batch statements of batchWriter: one statement per step for the whole
-// batch, each item's values passed as parallel arrays and unnested WITH
-// ORDINALITY, so every row of the result names its item.
+// The statements of the worker operations (claim.go): one statement per
+// step for the whole batch, each item's values passed as parallel arrays
+// and unnested WITH ORDINALITY, so every row of the result names its item.
 var (
 	// batchStartSQL starts every job of a claim batch in one statement,
 	// each as lockAcquireSQL, jobMarkStartedSQL and clusterUpdateStatusSQL
@@ -47,18 +37,14 @@ var (
 	// live); s: the job RUNNING, for the granted ones only; m: the cluster
 	// in its running status where that differs. The job and cluster rows
 	// are locked by LockRunnable in this transaction, so the statuses are
-	// the ones StartJobs was given; the lock rows are taken in cluster
+	// the ones startJobs was given; the lock rows are taken in cluster
 	// order (see "Lock order" in the package documentation). One row per
-	// granted lock: its item,
-	// whether the cluster moved, the lock, and the job (NULL columns if
-	// it did not start, which the caller reports).
-	//
-	// $1 job IDs, $2 cluster IDs, $3 running statuses, $4 worker, $5 now,
-	// $6 now, $7 ttl, $8 now, $9 now, $10 now.
-	batchStartSQL = dollars("WITH i AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[])" +
+	// granted lock: its item, whether the cluster moved, the lock, and the
+	// job (NULL columns if it did not start, which the caller reports).
+	batchStartSQL = named("WITH i AS (SELECT * FROM unnest(@job_ids::text[], @cluster_ids::text[], @to::text[])" +
 		" WITH ORDINALITY AS i(job_id, cluster_id, to_status, ord))," +
 		" a AS (INSERT INTO job_locks AS l (" + joinColumns(lockColumns) + ")" +
-		" SELECT j.cluster_id, j.id, ?::text, nextval('job_lock_tokens'), " + nowSQL + ", " + nowSQL + " + ?::interval" +
+		" SELECT j.cluster_id, j.id, @worker::text, nextval('job_lock_tokens'), " + nowSQL + ", " + nowSQL + " + @ttl::interval" +
 		" FROM i JOIN jobs j ON j.id = i.job_id AND j.cluster_id = i.cluster_id ORDER BY j.cluster_id " +
 		lockConflictSQL + " RETURNING " + joinColumns(qualify("l", lockColumns)) + ")," +
 		" s AS (UPDATE jobs j SET status = " + literals(store.JobRunning) + ", attempt = j.attempt + 1," +
@@ -67,34 +53,29 @@ var (
 		" RETURNING " + joinColumns(qualify("j", jobColumns)) + ")," +
 		" m AS (UPDATE clusters c SET status = i.to_status, updated_at = " + nowSQL +
 		" FROM s JOIN i ON i.job_id = s.id WHERE c.id = s.cluster_id AND c.status <> i.to_status RETURNING c.id)" +
-		" SELECT i.ord, m.id IS NOT NULL, " + joinColumns(qualify("a", lockColumns)) + ", " +
+		" SELECT i.ord, m.id IS NOT NULL AS moved, " + joinColumns(qualify("a", lockColumns)) + ", " +
 		joinColumns(qualify("s", jobColumns)) +
 		" FROM i JOIN a ON a.job_id = i.job_id LEFT JOIN s ON s.id = a.job_id LEFT JOIN m ON m.id = a.cluster_id" +
 		" ORDER BY i.ord")
-	// batchGetJobsSQL: $1 job IDs.
-	batchGetJobsSQL = mustSQL(psql.Select(jobColumns...).From("jobs").Where("id = ANY(?::text[])", nil))
+	// batchGetJobsSQL reads the jobs of a finish batch.
+	batchGetJobsSQL = named("SELECT " + joinColumns(jobColumns) + " FROM jobs WHERE id = ANY(@ids::text[])")
 	// batchLockClustersSQL locks the clusters of a finish batch, in ID
 	// order, before batchEndSQL touches their lock rows (see
-	// "Lock order" in the package documentation). $1 cluster IDs.
-	batchLockClustersSQL = mustSQL(psql.Select("id").From("clusters").Where("id = ANY(?::text[])", nil).
-				OrderBy("id").Suffix("FOR NO KEY UPDATE"))
+	// "Lock order" in the package documentation).
+	batchLockClustersSQL = named("SELECT id FROM clusters WHERE id = ANY(@ids::text[]) ORDER BY id FOR NO KEY UPDATE")
 	// batchEndSQL ends every job of a batch in one statement, each as
 	// Finish's writes would, its clusters already locked
 	// (batchLockClustersSQL): l: the lock rows still carrying the item's
-	// token, locked in cluster order (the fence, see fenced); w: the job write,
-	// only while RUNNING under such a lock; cl: the written jobs'
+	// token, locked in cluster order (the fence, see fenced); w: the job
+	// write, only while RUNNING under such a lock; cl: the written jobs'
 	// clusters that have an end status, locked, with their latest status;
 	// m: the cluster moves the state machine allows (destroyed_at set on
 	// DESTROYED), none where the cluster is there already; d: the lock
-	// release (released_at set). One row per written job: its item, its cluster's status
-	// before the move (NULL without an end status), whether it moved, and
-	// the job.
-	//
-	// $1 cluster IDs, $2 job IDs, $3 tokens, $4 job statuses, $5 codes,
-	// $6 messages, $7 retry delays, $8 metadata, $9 cluster end statuses
-	// ('' for none), then now six times.
-	batchEndSQL = dollars("WITH i AS (SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[]," +
-		" ?::text[], ?::interval[], ?::jsonb[], ?::text[])" +
+	// release (released_at set). One row per written job: its item, its
+	// cluster's status before the move (NULL without an end status),
+	// whether it moved, and the job.
+	batchEndSQL = named("WITH i AS (SELECT * FROM unnest(@cluster_ids::text[], @job_ids::text[], @tokens::bigint[]," +
+		" @statuses::text[], @codes::text[], @messages::text[], @afters::interval[], @metadata::jsonb[], @end_statuses::text[])" +
 		" WITH ORDINALITY AS i(cluster_id, job_id, token, status, code, msg, after, md, end_status, ord))," +
 		" l AS (SELECT jl.cluster_id, jl.job_id FROM job_locks jl JOIN i ON jl.cluster_id = i.cluster_id" +
 		" AND jl.job_id = i.job_id AND jl.token = i.token AND jl." + heldSQL + " ORDER BY jl.cluster_id FOR NO KEY UPDATE OF jl)," +
@@ -120,32 +101,34 @@ var (
 		" SELECT w.ord, cl.status, m.id IS NOT NULL, " + joinColumns(qualify("w", jobColumns)) +
 		" FROM w LEFT JOIN cl ON cl.id = w.cluster_id LEFT JOIN m ON m.id = w.cluster_id ORDER BY w.ord")
 	// batchLogSQL appends audit events, all with one CreatedAt.
-	//
-	// $1 now, $2 IDs, $3 actors, $4 actions, $5 clusters, $6 jobs,
-	// $7 users, $8 statuses, $9 metadata, $10 IP addresses, $11 user agents.
-	batchLogSQL = dollars("INSERT INTO audit_events (" + joinColumns(auditColumns) + ")" +
+	batchLogSQL = named("INSERT INTO audit_events (" + joinColumns(auditColumns) + ")" +
 		" SELECT id, actor, action, cluster_id, job_id, user_id::uuid, status, md, ip::inet, ua, " + nowSQL +
-		" FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[]," +
-		" ?::text[], ?::text[]) AS e(id, actor, action, cluster_id, job_id, user_id, status, md, ip, ua)" +
+		" FROM unnest(@ids::text[], @actors::text[], @actions::text[], @cluster_ids::text[], @job_ids::text[], @user_ids::text[]," +
+		" @statuses::text[], @metadata::jsonb[], @ips::text[], @user_agents::text[])" +
+		" AS e(id, actor, action, cluster_id, job_id, user_id, status, md, ip, ua)" +
 		" RETURNING created_at")
 )
 
-// batchWriter implements store.BatchWriter on a transaction: the claim and
-// finish steps of a whole batch, one statement each.
-type batchWriter struct{ c conn }
+// jobStart is one job of a claim batch to start: its cluster as
+// lockRunnableSQL returned it, and the status it runs the job in.
+type jobStart struct {
+	job     *store.Job
+	cluster *store.Cluster
+	to      store.ClusterStatus
+}
 
-var _ store.BatchWriter = batchWriter{}
-
-// StartJobs grants the locks, starts the jobs and moves the clusters of a
-// claim batch in one statement (batchStartSQL).
-func (b batchWriter) StartJobs(ctx context.Context, worker string, ttl time.Duration, starts []store.JobStart) ([]*store.Claimed, error) {
+// startJobs grants the locks, starts the jobs and moves the clusters of a
+// claim batch in one statement (batchStartSQL). It returns one Claimed per
+// start, nil where another holder got the cluster's lock since
+// lockRunnableSQL looked (a manual Acquire does not lock the cluster row).
+func (s executor) startJobs(ctx context.Context, worker string, ttl time.Duration, starts []jobStart) ([]*store.Claimed, error) {
 	n := len(starts)
 	jobIDs, clusterIDs, to := make([]string, n), make([]string, n), make([]string, n)
 	for i, st := range starts {
-		jobIDs[i], clusterIDs[i], to[i] = st.Job.ID, st.Cluster.ID, string(st.To)
+		jobIDs[i], clusterIDs[i], to[i] = st.job.ID, st.cluster.ID, string(st.to)
 	}
-	now := b.c.now()
-	rows, err := b.c.q.Query(ctx, batchStartSQL, jobIDs, clusterIDs, to, worker, now, now, ttl, now, now, now)
+	rows, err := s.q.Query(ctx, batchStartSQL.sql, batchStartSQL.args(pgx.NamedArgs{"job_ids": jobIDs,
+		"cluster_ids": clusterIDs, "to": to, "worker": worker, "now": s.now(), "ttl": ttl})...)
 	if err != nil {
 		return nil, mapError(ctx, err, "start jobs")
 	}
@@ -165,22 +148,23 @@ func (b batchWriter) StartJobs(ctx context.Context, worker string, ttl time.Dura
 		}
 		st := starts[ord-1]
 		job, lock := jr.value(), lr.value()
-		cluster := *st.Cluster
-		if moved != (st.To != cluster.Status) {
-			return nil, fmt.Errorf("start job %s: cluster %s did not move from %s to %s", job.ID, cluster.ID, cluster.Status, st.To)
+		cluster := *st.cluster
+		if moved != (st.to != cluster.Status) {
+			return nil, fmt.Errorf("start job %s: cluster %s did not move from %s to %s", job.ID, cluster.ID, cluster.Status, st.to)
 		}
 		if moved {
 			// The same statement, hence the same now, as the job's write.
-			cluster.Status, cluster.UpdatedAt = st.To, job.UpdatedAt
+			cluster.Status, cluster.UpdatedAt = st.to, job.UpdatedAt
 		}
 		out[ord-1] = &store.Claimed{Job: job, Cluster: &cluster, Lock: lock}
 	}
 	return out, mapError(ctx, rows.Err(), "start jobs")
 }
 
-// GetJobs reads the jobs in one statement.
-func (b batchWriter) GetJobs(ctx context.Context, ids []string) ([]*store.Job, error) {
-	js, err := jobs.queryAll(ctx, b.c.q, batchGetJobsSQL, ids)
+// getJobs reads the jobs in one statement: one per ID, in order, nil for
+// an ID no job has.
+func (s executor) getJobs(ctx context.Context, ids []string) ([]*store.Job, error) {
+	js, err := jobs.all(ctx, s.q, batchGetJobsSQL, pgx.NamedArgs{"ids": ids})
 	if err != nil {
 		return nil, mapError(ctx, err, "get jobs")
 	}
@@ -195,28 +179,36 @@ func (b batchWriter) GetJobs(ctx context.Context, ids []string) ([]*store.Job, e
 	return out, nil
 }
 
-// EndJobs locks the batch's clusters (batchLockClustersSQL), then makes
+// jobEnd is one fenced write of a finish batch.
+type jobEnd struct {
+	item store.JobsFinishItem
+	end  store.JobEnding
+}
+
+// endJobs locks the batch's clusters (batchLockClustersSQL), then makes
 // the fenced writes, cluster moves and lock releases in one statement
-// (batchEndSQL).
-func (b batchWriter) EndJobs(ctx context.Context, ends []store.JobEnd) ([]*store.Job, error) {
+// (batchEndSQL). It returns one job per end, as written, or nil where the
+// fence refused the write.
+func (s executor) endJobs(ctx context.Context, ends []jobEnd) ([]*store.Job, error) {
 	n := len(ends)
 	clusterIDs, jobIDs, statuses := make([]string, n), make([]string, n), make([]string, n)
 	codes, msgs, endStatuses := make([]string, n), make([]string, n), make([]string, n)
 	tokens, afters, md := make([]int64, n), make([]time.Duration, n), make([]*string, n)
 	for i, e := range ends {
-		clusterIDs[i], jobIDs[i], tokens[i] = e.Lock.ClusterID, e.Lock.JobID, e.Lock.Token
-		statuses[i], codes[i], msgs[i], afters[i] = string(e.Status), e.Code, e.Message, e.RetryAfter
-		endStatuses[i] = string(e.Cluster)
-		if len(e.Metadata) > 0 {
-			md[i] = jsonText(e.Metadata)
+		l := e.item.Lock
+		clusterIDs[i], jobIDs[i], tokens[i] = l.ClusterID, l.JobID, l.Token
+		statuses[i], codes[i], msgs[i], afters[i] = string(e.end.Status), e.end.Code, e.end.Message, e.end.RetryAfter
+		endStatuses[i] = string(e.end.Cluster)
+		if len(e.end.Metadata) > 0 {
+			md[i] = jsonText(e.end.Metadata)
 		}
 	}
-	if _, err := b.c.q.Exec(ctx, batchLockClustersSQL, clusterIDs); err != nil {
+	if _, err := s.q.Exec(ctx, batchLockClustersSQL.sql, batchLockClustersSQL.args(pgx.NamedArgs{"ids": clusterIDs})...); err != nil {
 		return nil, mapError(ctx, err, "lock clusters")
 	}
-	now := b.c.now()
-	rows, err := b.c.q.Query(ctx, batchEndSQL, clusterIDs, jobIDs, tokens, statuses, codes, msgs, afters, md,
-		endStatuses, now, now, now, now, now, now)
+	rows, err := s.q.Query(ctx, batchEndSQL.sql, batchEndSQL.args(pgx.NamedArgs{"cluster_ids": clusterIDs,
+		"job_ids": jobIDs, "tokens": tokens, "statuses": statuses, "codes": codes, "messages": msgs, "afters": afters,
+		"metadata": md, "end_statuses": endStatuses, "now": s.now()})...)
 	if err != nil {
 		return nil, mapError(ctx, err, "end jobs")
 	}
@@ -231,24 +223,21 @@ func (b batchWriter) EndJobs(ctx context.Context, ends []store.JobEnd) ([]*store
 			return nil, mapError(ctx, err, "end jobs")
 		}
 		e := ends[ord-1]
-		if from != nil && *from != e.Cluster && !moved {
-			return nil, &store.TransitionError{Entity: "cluster", ID: e.Lock.ClusterID, From: string(*from), To: string(e.Cluster)}
+		if from != nil && *from != e.end.Cluster && !moved {
+			return nil, &store.TransitionError{Entity: "cluster", ID: e.item.Lock.ClusterID, From: string(*from), To: string(e.end.Cluster)}
 		}
 		out[ord-1] = jr.value()
 	}
 	return out, mapError(ctx, rows.Err(), "end jobs")
 }
 
-// LogEvents appends the events in one statement.
-func (b batchWriter) LogEvents(ctx context.Context, events []*store.AuditEvent) error {
+// logEvents appends the events in one statement, setting each CreatedAt.
+func (s executor) logEvents(ctx context.Context, events []*store.AuditEvent) error {
 	n := len(events)
 	ids, actors, actions, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	clusters, jobIDs, users, md := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
 	ips, agents := make([]*string, n), make([]*string, n)
 	for i, e := range events {
-		if e.ID == "" {
-			e.ID = store.NewID(store.PrefixAudit)
-		}
 		ids[i], actors[i], actions[i], statuses[i] = e.ID, e.Actor, e.Action, string(e.Status)
 		clusters[i], jobIDs[i], users[i], agents[i] = e.TargetClusterID, e.TargetJobID, e.TargetUserID, e.UserAgent
 		if e.Metadata != nil {
@@ -259,8 +248,9 @@ func (b batchWriter) LogEvents(ctx context.Context, events []*store.AuditEvent) 
 		}
 	}
 	var created time.Time
-	rows, err := b.c.q.Query(ctx, batchLogSQL, b.c.now(), ids, actors, actions, clusters, jobIDs, users, statuses, md,
-		ips, agents)
+	rows, err := s.q.Query(ctx, batchLogSQL.sql, batchLogSQL.args(pgx.NamedArgs{"now": s.now(), "ids": ids,
+		"actors": actors, "actions": actions, "cluster_ids": clusters, "job_ids": jobIDs, "user_ids": users,
+		"statuses": statuses, "metadata": md, "ips": ips, "user_agents": agents})...)
 	if err != nil {
 		return mapError(ctx, err, "log audit events")
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ocpctl/ocpstore/store"
@@ -45,16 +45,19 @@ func (r *clusterRow) value() *store.Cluster {
 var clusters = table[*store.Cluster]{name: "clusters", columns: clusterColumns,
 	newRow: func() row[*store.Cluster] { return new(clusterRow) }}
 
-// clusterArgs returns the values of clusterColumns, with created and
-// updated for created_at and updated_at: nowExpr(nil) to render
-// clusterCreateSQL, the now argument to run it.
-func clusterArgs(c *store.Cluster, created, updated any) []any {
-	return []any{c.ID, c.Name, c.Platform, c.ClusterType, c.Version, c.Profile, c.Region,
-		c.BaseDomain, c.Owner, c.OwnerID, c.Team, c.CostCenter, c.Status, c.RequestedBy, c.TTLHours,
-		optTime(c.DestroyAt), created, updated, optTime(c.DestroyedAt), jsonArg(c.RequestTags),
-		jsonArg(c.EffectiveTags), c.SSHPublicKey, c.OffhoursOptIn, c.WorkHoursEnabled,
-		timeArg(c.WorkHoursStart), timeArg(c.WorkHoursEnd), workDaysArg(c.WorkDays), c.PreserveOnFailure,
-		c.CredentialsMode}
+// clusterValues returns the values of clusterColumns by name, for
+// clusterCreateSQL.
+func clusterValues(c *store.Cluster, now any) pgx.NamedArgs {
+	return pgx.NamedArgs{"id": c.ID, "name": c.Name, "platform": c.Platform, "cluster_type": c.ClusterType,
+		"version": c.Version, "profile": c.Profile, "region": c.Region, "base_domain": c.BaseDomain, "owner": c.Owner,
+		"owner_id": c.OwnerID, "team": c.Team, "cost_center": c.CostCenter, "status": c.Status,
+		"requested_by": c.RequestedBy, "ttl_hours": c.TTLHours, "destroy_at": optTime(c.DestroyAt), "now": now,
+		"destroyed_at": optTime(c.DestroyedAt), "request_tags": jsonArg(c.RequestTags),
+		"effective_tags": jsonArg(c.EffectiveTags), "ssh_public_key": c.SSHPublicKey,
+		"offhours_opt_in": c.OffhoursOptIn, "work_hours_enabled": c.WorkHoursEnabled,
+		"work_hours_start": timeArg(c.WorkHoursStart), "work_hours_end": timeArg(c.WorkHoursEnd),
+		"work_days": workDaysArg(c.WorkDays), "preserve_on_failure": c.PreserveOnFailure,
+		"credentials_mode": c.CredentialsMode}
 }
 
 // allowedFrom is store.AllowedFrom of every status, computed once:
@@ -75,50 +78,31 @@ var destroyStartSQL = func() string {
 	return literals(tr.From...)
 }()
 
-// Fixed-shape cluster statements, rendered once.
+// The fixed cluster statements.
 var (
-	// $1..$29 the values of clusterColumns (clusterArgs), created_at and
-	// updated_at being now.
-	clusterCreateSQL = mustSQL(psql.Insert("clusters").Columns(clusterColumns...).
-				Values(clusterArgs(&store.Cluster{}, nowExpr(nil), nowExpr(nil))...).
-				Suffix("RETURNING created_at, updated_at"))
-	// $1 id.
-	clusterGetSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").Where("id = ?", nil))
-	// $1 id.
-	clusterGetForUpdateSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").Where("id = ?", nil).
-				Suffix("FOR NO KEY UPDATE"))
-	// $1 status, $2 now, $3 whether the status is DESTROYED, $4 now, $5 id,
-	// $6 allowed statuses. The compare-and-set: the row changes only from
-	// a status in $6.
-	clusterUpdateStatusSQL = mustSQL(psql.Update("clusters").
-				Set("status", nil).
-				Set("updated_at", nowExpr(nil)).
-				Set("destroyed_at", sq.Expr("CASE WHEN ?::boolean THEN "+nowSQL+" ELSE destroyed_at END", nil, nil)).
-				Where("id = ?", nil).Where("status = ANY(?::text[])", nil).
-				Suffix("RETURNING " + joinColumns(clusterColumns)))
-	// $1 now, $2 limit. The predicate repeats clusters_destroy_at_idx's.
-	clusterListExpiredSQL = mustSQL(psql.Select(clusterColumns...).From("clusters").
-				Where("destroy_at IS NOT NULL").Where("status IN ("+destroyStartSQL+")").
-				Where("destroy_at <= "+nowSQL, nil).OrderBy("destroy_at", "id").Suffix("LIMIT ?", nil))
+	// clusterCreateSQL inserts every column, created_at and updated_at
+	// being now.
+	clusterCreateSQL = named("INSERT INTO clusters (" + joinColumns(clusterColumns) + ")" +
+		" VALUES (" + params(clusterColumns[:16]...) + ", " + nowSQL + ", " + nowSQL + ", " +
+		params(clusterColumns[18:]...) + ") RETURNING created_at, updated_at")
+	clusterGetSQL          = named("SELECT " + joinColumns(clusterColumns) + " FROM clusters WHERE id = @id")
+	clusterGetForUpdateSQL = named("SELECT " + joinColumns(clusterColumns) + " FROM clusters WHERE id = @id FOR NO KEY UPDATE")
+	// clusterUpdateStatusSQL is the compare-and-set: the row changes only
+	// from a status in @from.
+	clusterUpdateStatusSQL = named("UPDATE clusters SET status = @to, updated_at = " + nowSQL + "," +
+		" destroyed_at = CASE WHEN @destroyed::boolean THEN " + nowSQL + " ELSE destroyed_at END" +
+		" WHERE id = @id AND status = ANY(@from::text[]) RETURNING " + joinColumns(clusterColumns))
+	// clusterListExpiredSQL's predicate repeats clusters_destroy_at_idx's.
+	clusterListExpiredSQL = named("SELECT " + joinColumns(clusterColumns) + " FROM clusters" +
+		" WHERE destroy_at IS NOT NULL AND status IN (" + destroyStartSQL + ") AND destroy_at <= " + nowSQL +
+		" ORDER BY destroy_at, id LIMIT @limit")
 )
 
-// clusterStore implements store.ClusterStore.
-type clusterStore struct{ conn }
-
-// Create inserts c, assigning its ID, defaults and timestamps in place.
-func (s clusterStore) Create(ctx context.Context, c *store.Cluster) error {
-	if c.ID == "" {
-		c.ID = store.NewID(store.PrefixCluster)
-	}
-	if c.Status == "" {
-		c.Status = store.ClusterPending
-	}
-	if c.ClusterType == "" {
-		c.ClusterType = store.ClusterTypeOpenShift
-	}
+// ClusterInsert inserts c and sets its timestamps in place.
+func (s executor) ClusterInsert(ctx context.Context, c *store.Cluster) error {
 	now := s.now()
 	// Scanned in place: a failed INSERT returns no row, so an error leaves them.
-	err := s.q.QueryRow(ctx, clusterCreateSQL, clusterArgs(c, now, now)...).Scan(&c.CreatedAt, &c.UpdatedAt)
+	err := s.q.QueryRow(ctx, clusterCreateSQL.sql, clusterCreateSQL.args(clusterValues(c, now))...).Scan(&c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return mapError(ctx, err, "create cluster "+c.ID)
 	}
@@ -127,8 +111,8 @@ func (s clusterStore) Create(ctx context.Context, c *store.Cluster) error {
 }
 
 // GetByID returns the cluster or ErrNotFound.
-func (s clusterStore) GetByID(ctx context.Context, id string) (*store.Cluster, error) {
-	c, err := clusters.queryOne(ctx, s.q, clusterGetSQL, id)
+func (s executor) ClusterGetByID(ctx context.Context, id string) (*store.Cluster, error) {
+	c, err := clusters.one(ctx, s.q, clusterGetSQL, pgx.NamedArgs{"id": id})
 	if err != nil {
 		return nil, mapError(ctx, err, "cluster "+id)
 	}
@@ -139,8 +123,8 @@ func (s clusterStore) GetByID(ctx context.Context, id string) (*store.Cluster, e
 // every other writer of the row, and lets the foreign-key checks of rows
 // that reference it (a job's insert, a lock's grant: FOR KEY SHARE) through
 // (see "Lock order" in the package documentation).
-func (s clusterStore) GetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
-	c, err := clusters.queryOne(ctx, s.q, clusterGetForUpdateSQL, id)
+func (s executor) ClusterGetByIDForUpdate(ctx context.Context, id string) (*store.Cluster, error) {
+	c, err := clusters.one(ctx, s.q, clusterGetForUpdateSQL, pgx.NamedArgs{"id": id})
 	if err != nil {
 		return nil, mapError(ctx, err, "cluster "+id)
 	}
@@ -159,34 +143,34 @@ func clusterOrder(f store.ClusterFilters) order {
 func clusterFilters(f store.ClusterFilters) filter {
 	var w filter
 	if f.Team != nil {
-		w.add(0, "team = ?", *f.Team)
+		w.add(0, eq, "team", *f.Team)
 	}
 	if f.Owner != nil {
-		w.add(1, "owner = ?", *f.Owner)
+		w.add(1, eq, "owner", *f.Owner)
 	}
 	if f.OwnerID != nil {
-		w.add(2, "owner_id = ?", *f.OwnerID)
+		w.add(2, eq, "owner_id", *f.OwnerID)
 	}
 	if f.Status != nil {
-		w.add(3, "status = ?", *f.Status)
+		w.add(3, eq, "status", *f.Status)
 	}
 	if f.Platform != nil {
-		w.add(4, "platform = ?", *f.Platform)
+		w.add(4, eq, "platform", *f.Platform)
 	}
 	if f.ClusterType != nil {
-		w.add(5, "cluster_type = ?", *f.ClusterType)
+		w.add(5, eq, "cluster_type", *f.ClusterType)
 	}
 	if f.Profile != nil {
-		w.add(6, "profile = ?", *f.Profile)
+		w.add(6, eq, "profile", *f.Profile)
 	}
 	if f.Region != nil {
-		w.add(7, "region = ?", *f.Region)
+		w.add(7, eq, "region", *f.Region)
 	}
 	return w
 }
 
 // List returns a page and the total from one statement (one snapshot).
-func (s clusterStore) List(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
+func (s executor) ClusterList(ctx context.Context, f store.ClusterFilters) ([]*store.Cluster, int, error) {
 	items, total, err := listWithTotal(ctx, s.conn, clusters, clusterFilters(f), clusterOrder(f),
 		store.EffectiveLimit(f.Limit), f.Offset)
 	if err != nil {
@@ -196,7 +180,7 @@ func (s clusterStore) List(ctx context.Context, f store.ClusterFilters) ([]*stor
 }
 
 // ListAfter returns the keyset page after cursor.
-func (s clusterStore) ListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
+func (s executor) ClusterListAfter(ctx context.Context, f store.ClusterFilters, cursor string) (store.Page[*store.Cluster], error) {
 	o := clusterOrder(f)
 	p, err := listAfter(ctx, s.conn, clusters, clusterFilters(f), o, cursor, store.EffectiveLimit(f.Limit),
 		func(c *store.Cluster) (string, string) {
@@ -211,17 +195,16 @@ func (s clusterStore) ListAfter(ctx context.Context, f store.ClusterFilters, cur
 // UpdateStatus is a compare-and-set on the status: it changes the row only
 // from a status store.AllowedFrom(to) lists. When no row changed it reads
 // the row to tell a missing cluster from a refused transition.
-func (s clusterStore) UpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
-	now := s.now()
-	c, err := clusters.queryOne(ctx, s.q, clusterUpdateStatusSQL,
-		to, now, to == store.ClusterDestroyed, now, id, allowedFrom[to])
+func (s executor) ClusterUpdateStatus(ctx context.Context, id string, to store.ClusterStatus) (*store.Cluster, error) {
+	c, err := clusters.one(ctx, s.q, clusterUpdateStatusSQL,
+		pgx.NamedArgs{"to": to, "now": s.now(), "destroyed": to == store.ClusterDestroyed, "id": id, "from": allowedFrom[to]})
 	if err == nil {
 		return c, nil
 	}
 	if !isNoRows(err) {
 		return nil, mapError(ctx, err, fmt.Sprintf("update cluster %s status to %s", id, to))
 	}
-	cur, err := s.GetByID(ctx, id)
+	cur, err := s.ClusterGetByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +212,7 @@ func (s clusterStore) UpdateStatus(ctx context.Context, id string, to store.Clus
 }
 
 // Update writes the non-nil fields of u, each to its named column.
-func (s clusterStore) Update(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
+func (s executor) ClusterUpdate(ctx context.Context, id string, u store.ClusterUpdate) (*store.Cluster, error) {
 	b := psql.Update("clusters").Set("updated_at", nowExpr(s.now()))
 	if u.DestroyAt != nil {
 		b = b.Set("destroy_at", dbTime(*u.DestroyAt))
@@ -271,7 +254,7 @@ func (s clusterStore) Update(ctx context.Context, id string, u store.ClusterUpda
 
 // ListExpired returns clusters past their DestroyAt that a destroy may
 // start from, oldest DestroyAt first.
-func (s clusterStore) ListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
-	cs, err := clusters.queryAll(ctx, s.q, clusterListExpiredSQL, s.now(), limit)
+func (s executor) ClusterListExpired(ctx context.Context, limit int) ([]*store.Cluster, error) {
+	cs, err := clusters.all(ctx, s.q, clusterListExpiredSQL, pgx.NamedArgs{"now": s.now(), "limit": limit})
 	return cs, mapError(ctx, err, "list expired clusters")
 }

@@ -49,10 +49,11 @@ func (c conn) now() any {
 
 // atomically runs fn in one transaction: the caller's, when c is bound to
 // one, or else a short READ COMMITTED transaction of its own that commits
-// when fn returns nil and rolls back otherwise.
-func (c conn) atomically(ctx context.Context, fn func(q querier) error) error {
+// when fn returns nil and rolls back otherwise. fn gets c bound to the
+// transaction.
+func (c conn) atomically(ctx context.Context, fn func(c conn) error) error {
 	if c.pool == nil {
-		return fn(c.q)
+		return fn(c)
 	}
 	tx, err := begin(ctx, c.pool, store.TxOptions{})
 	if err != nil {
@@ -64,7 +65,7 @@ func (c conn) atomically(ctx context.Context, fn func(q querier) error) error {
 			_ = tx.Rollback(context.WithoutCancel(ctx)) // the error to report is fn's
 		}
 	}()
-	if err := fn(inTx{tx: tx}); err != nil {
+	if err := fn(conn{q: inTx{tx: tx}, clock: c.clock}); err != nil {
 		return err
 	}
 	committing = true

@@ -214,8 +214,8 @@ func TestFaultTerminateBackends(t *testing.T) {
 	for _, v := range snapshotErrs {
 		t.Errorf("mid-run invariant: %s", v)
 	}
-	for _, kind := range []string{"claim:begin", "claim:select", "claim:insert", "claim:update", "claim:commit",
-		"finish:begin", "finish:select", "finish:with", "finish:update", "finish:commit", "heartbeat:update", "work:select"} {
+	for _, kind := range []string{"claim:begin", "claim:select", "claim:with", "claim:insert", "claim:commit",
+		"finish:begin", "finish:select", "finish:with", "finish:insert", "finish:commit", "heartbeat:update", "work:select"} {
 		if tracer.hits[kind] == 0 {
 			t.Errorf("no %s statement was killed (kills by kind %v): the test lost its coverage", kind, tracer.hits)
 		}

@@ -3,9 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
-	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ocpctl/ocpstore/store"
 )
@@ -62,81 +61,49 @@ var (
 	runningSQL   = literals(store.JobRunning)                                      // jobs_running_idx
 )
 
-// fenced renders a fenced job write: the SET list of b applied only while
+// fenced renders a fenced job write: the SET list set applied only while
 // the job is RUNNING and the lock row with the caller's token exists. The
 // CTE locks that lock row FOR NO KEY UPDATE in the same statement, before
 // the job row (see "Lock order" in the package documentation): a
 // concurrent takeover (Acquire's ON CONFLICT … DO UPDATE) either committed
-// first, and then the locking read
-// re-checks the row's latest version, finds a new token and yields
-// nothing; or it waits for this transaction to end. A plain EXISTS on
-// job_locks would not be safe under READ COMMITTED (its snapshot is not
-// re-checked when the UPDATE waits for the job row). Not FOR SHARE: two
-// writers of one lock (a Finish and a retried fenced write) would both get
-// it, each then wait for the other (the job row, then the release of the
-// lock row) and deadlock; with the stronger lock the second waits at the
-// lock row and then finds it released.
-//
-// Arguments: $1 cluster, $2 job, $3 token, then b's SET arguments, then
-// job, cluster.
-func fenced(b sq.UpdateBuilder) string {
-	return mustSQL(b.
-		Prefix("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL+" FOR NO KEY UPDATE)", nil, nil, nil).
-		Where("id = ? AND cluster_id = ?", nil, nil).
-		Where("status = " + runningSQL).
-		Where("EXISTS (SELECT 1 FROM l)").
-		Suffix("RETURNING " + joinColumns(jobColumns)))
+// first, and then the locking read re-checks the row's latest version,
+// finds a new token and yields nothing; or it waits for this transaction
+// to end. A plain EXISTS on job_locks would not be safe under READ
+// COMMITTED (its snapshot is not re-checked when the UPDATE waits for the
+// job row). Not FOR SHARE: two writers of one lock (a Finish and a retried
+// fenced write) would both get it, each then wait for the other (the job
+// row, then the release of the lock row) and deadlock; with the stronger
+// lock the second waits at the lock row and then finds it released.
+// Parameters: @cluster, @job, @token, and set's.
+func fenced(set string) statement {
+	return named("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = @cluster AND job_id = @job AND token = @token" +
+		" AND " + heldSQL + " FOR NO KEY UPDATE) UPDATE jobs SET " + set +
+		" WHERE id = @job AND cluster_id = @cluster AND status = " + runningSQL + " AND EXISTS (SELECT 1 FROM l)" +
+		" RETURNING " + joinColumns(jobColumns))
 }
 
-// Fixed-shape job statements, rendered once.
+// The fixed job statements.
 var (
-	// $1..$11 the columns id … ended_at, $12 now, $13 now, $14 metadata.
-	jobCreateSQL = mustSQL(psql.Insert("jobs").Columns(jobColumns...).
-			Values(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nowExpr(nil), nowExpr(nil), nil).
-			Suffix("RETURNING created_at, updated_at"))
-	// $1 id.
-	jobGetSQL = mustSQL(psql.Select(jobColumns...).From("jobs").Where("id = ?", nil))
-	// $1 now, $2 now, $3 id.
-	jobMarkStartedSQL = mustSQL(psql.Update("jobs").
-				Set("status", sq.Expr(literals(store.JobRunning))).
-				Set("attempt", sq.Expr("attempt + 1")).
-				Set("started_at", nowExpr(nil)).
-				Set("retry_at", sq.Expr("NULL")).
-				Set("ended_at", sq.Expr("NULL")).
-				Set("updated_at", nowExpr(nil)).
-				Where("id = ?", nil).Where("status IN (" + startableSQL + ")").
-				Suffix("RETURNING " + joinColumns(jobColumns)))
-	// $1 code, $2 message, $3 now, $4 now, $5 id.
-	jobCancelSQL = mustSQL(psql.Update("jobs").
-			Set("status", sq.Expr(literals(store.JobFailed))).
-			Set("error_code", nil).
-			Set("error_message", nil).
-			Set("ended_at", nowExpr(nil)).
-			Set("updated_at", nowExpr(nil)).
-			Where("id = ?", nil).Where("status IN (" + startableSQL + ")").
-			Suffix("RETURNING " + joinColumns(jobColumns)))
-	// Fenced: $4 now, $5 now, $6 metadata, $7 metadata. Metadata is merged
-	// (its keys overwrite); NULL leaves it alone.
-	jobMarkSucceededSQL = fenced(psql.Update("jobs").
-				Set("status", sq.Expr(literals(store.JobSucceeded))).
-				Set("ended_at", nowExpr(nil)).
-				Set("updated_at", nowExpr(nil)).
-				Set("metadata", sq.Expr("CASE WHEN ?::jsonb IS NULL THEN metadata ELSE COALESCE(metadata, '{}'::jsonb) || ?::jsonb END", nil, nil)))
-	// Fenced: $4 code, $5 message, $6 now, $7 now.
-	jobMarkFailedSQL = fenced(psql.Update("jobs").
-				Set("status", sq.Expr(literals(store.JobFailed))).
-				Set("error_code", nil).
-				Set("error_message", nil).
-				Set("ended_at", nowExpr(nil)).
-				Set("updated_at", nowExpr(nil)))
-	// Fenced: $4 code, $5 message, $6 now, $7 delay, $8 now.
-	jobMarkRetrySQL = fenced(psql.Update("jobs").
-			Set("status", sq.Expr(literals(store.JobRetrying))).
-			Set("error_code", nil).
-			Set("error_message", nil).
-			Set("retry_at", sq.Expr(nowSQL+" + ?::interval", nil, nil)).
-			Set("ended_at", sq.Expr("NULL")).
-			Set("updated_at", nowExpr(nil)))
+	jobCreateSQL = named("INSERT INTO jobs (" + joinColumns(jobColumns) + ")" +
+		" VALUES (" + params(jobColumns[:11]...) + ", " + nowSQL + ", " + nowSQL + ", @metadata)" +
+		" RETURNING created_at, updated_at")
+	jobGetSQL         = named("SELECT " + joinColumns(jobColumns) + " FROM jobs WHERE id = @id")
+	jobMarkStartedSQL = named("UPDATE jobs SET status = " + literals(store.JobRunning) + ", attempt = attempt + 1," +
+		" started_at = " + nowSQL + ", retry_at = NULL, ended_at = NULL, updated_at = " + nowSQL +
+		" WHERE id = @id AND status IN (" + startableSQL + ") RETURNING " + joinColumns(jobColumns))
+	jobCancelSQL = named("UPDATE jobs SET status = " + literals(store.JobFailed) + ", error_code = @code," +
+		" error_message = @message, ended_at = " + nowSQL + ", updated_at = " + nowSQL +
+		" WHERE id = @id AND status IN (" + startableSQL + ") RETURNING " + joinColumns(jobColumns))
+	// jobMarkSucceededSQL merges @metadata into the job's (its keys
+	// overwrite); NULL leaves it alone.
+	jobMarkSucceededSQL = fenced("status = " + literals(store.JobSucceeded) + ", ended_at = " + nowSQL +
+		", updated_at = " + nowSQL + ", metadata = CASE WHEN @metadata::jsonb IS NULL THEN metadata" +
+		" ELSE COALESCE(metadata, '{}'::jsonb) || @metadata::jsonb END")
+	jobMarkFailedSQL = fenced("status = " + literals(store.JobFailed) + ", error_code = @code," +
+		" error_message = @message, ended_at = " + nowSQL + ", updated_at = " + nowSQL)
+	jobMarkRetrySQL = fenced("status = " + literals(store.JobRetrying) + ", error_code = @code," +
+		" error_message = @message, retry_at = " + nowSQL + " + @after::interval, ended_at = NULL," +
+		" updated_at = " + nowSQL)
 	// lockRunnableSQL is the claim query. A job qualifies when it is
 	// PENDING, or RETRYING with retry_at passed; of one of the types; no
 	// older (created_at, id) job of its cluster is unfinished (FIFO per
@@ -144,69 +111,51 @@ var (
 	// and its cluster has no live lock. Oldest first; rows locked by
 	// another claimer are skipped, and skipped rows do not count toward
 	// the limit (LockRows sits below Limit).
-	//
-	// $1 now, $2 job types, $3 now, $4 limit.
-	lockRunnableSQL = mustSQL(psql.Select(runnables.columns...).From(runnables.name).
-			Where("j.status IN ("+startableSQL+")").
-			Where("(j.status = "+literals(store.JobPending)+" OR j.retry_at <= "+nowSQL+")", nil).
-			Where("j.job_type = ANY(?::text[])", nil).
-			Where("NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id"+
-			" AND o.status IN ("+activeSQL+") AND (o.created_at, o.id) < (j.created_at, j.id))").
-		Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id AND l."+heldSQL+" AND l.expires_at > "+nowSQL+")", nil).
-		OrderBy("j.created_at", "j.id").
-		Suffix("LIMIT ? FOR NO KEY UPDATE OF j, c SKIP LOCKED", nil))
-	// $1 now, $2 limit: RUNNING jobs without a live lock of their own.
-	jobListStuckSQL = mustSQL(psql.Select(qualify("j", jobColumns)...).From("jobs j").
-			Where("j.status = "+runningSQL).
-			Where("NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id"+
-			" AND l.job_id = j.id AND l."+heldSQL+" AND l.expires_at > "+nowSQL+")", nil).
-		OrderBy("j.started_at", "j.id").Suffix("LIMIT ?", nil))
-	// $1 id: the job's cluster, its row locked first (see "Lock order" in
-	// the package documentation).
-	jobClusterSQL = mustSQL(psql.Select("c.id").From("jobs j JOIN clusters c ON c.id = j.cluster_id").
-			Where("j.id = ?", nil).Suffix("FOR NO KEY UPDATE OF c"))
-	// $1 now, $2 cluster, $3 job: is the job's own lock live? Locks it.
-	jobLockLiveSQL = mustSQL(psql.Select("expires_at > "+nowSQL).From("job_locks").
-			Where("cluster_id = ? AND job_id = ? AND "+heldSQL, nil, nil).Suffix("FOR NO KEY UPDATE"))
-	// $1 now, $2 code, $3 message, $4 now, $5 now, $6 id. RETRYING and
-	// runnable now while attempts are left, else FAILED as abandoned.
-	jobRequeueSQL = mustSQL(psql.Update("jobs").
-			Set("status", sq.Expr("CASE WHEN attempt < max_attempts THEN "+literals(store.JobRetrying)+
-			" ELSE "+literals(store.JobFailed)+" END")).
-		Set("retry_at", sq.Expr("CASE WHEN attempt < max_attempts THEN "+nowSQL+" END", nil)).
-		Set("error_code", sq.Expr("CASE WHEN attempt < max_attempts THEN error_code ELSE ?::text END", nil)).
-		Set("error_message", sq.Expr("CASE WHEN attempt < max_attempts THEN error_message ELSE ?::text END", nil)).
-		Set("ended_at", sq.Expr("CASE WHEN attempt < max_attempts THEN NULL ELSE "+nowSQL+" END", nil)).
-		Set("updated_at", nowExpr(nil)).
-		Where("id = ?", nil).Where("status = " + runningSQL).
-		Suffix("RETURNING " + joinColumns(jobColumns)))
-	// $1 now, $2 cluster, $3 job: releases the job's held lock.
-	jobReleaseLockSQL = mustSQL(psql.Update("job_locks").Set("released_at", nowExpr(nil)).
-				Where("cluster_id = ? AND job_id = ? AND "+heldSQL, nil, nil))
+	lockRunnableSQL = named("SELECT " + joinColumns(runnables.columns) + " FROM " + runnables.name +
+		" WHERE j.status IN (" + startableSQL + ") AND (j.status = " + literals(store.JobPending) +
+		" OR j.retry_at <= " + nowSQL + ") AND j.job_type = ANY(@types::text[])" +
+		" AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id AND o.status IN (" + activeSQL + ")" +
+		" AND (o.created_at, o.id) < (j.created_at, j.id))" +
+		" AND NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id AND l." + heldSQL +
+		" AND l.expires_at > " + nowSQL + ")" +
+		" ORDER BY j.created_at, j.id LIMIT @limit FOR NO KEY UPDATE OF j, c SKIP LOCKED")
+	// jobListStuckSQL: RUNNING jobs without a live lock of their own.
+	jobListStuckSQL = named("SELECT " + joinColumns(qualify("j", jobColumns)) + " FROM jobs j" +
+		" WHERE j.status = " + runningSQL + " AND NOT EXISTS (SELECT 1 FROM job_locks l" +
+		" WHERE l.cluster_id = j.cluster_id AND l.job_id = j.id AND l." + heldSQL + " AND l.expires_at > " + nowSQL + ")" +
+		" ORDER BY j.started_at, j.id LIMIT @limit")
+	// jobClusterSQL: the job's cluster, its row locked first (see "Lock
+	// order" in the package documentation).
+	jobClusterSQL = named("SELECT c.id FROM jobs j JOIN clusters c ON c.id = j.cluster_id WHERE j.id = @id FOR NO KEY UPDATE OF c")
+	// jobLockLiveSQL: is the job's own lock live? It locks the row.
+	jobLockLiveSQL = named("SELECT expires_at > " + nowSQL + " FROM job_locks" +
+		" WHERE cluster_id = @cluster AND job_id = @job AND " + heldSQL + " FOR NO KEY UPDATE")
+	// jobRequeueSQL: RETRYING and runnable now while attempts are left,
+	// else FAILED as abandoned.
+	jobRequeueSQL = named("UPDATE jobs SET status = CASE WHEN attempt < max_attempts THEN " + literals(store.JobRetrying) +
+		" ELSE " + literals(store.JobFailed) + " END," +
+		" retry_at = CASE WHEN attempt < max_attempts THEN " + nowSQL + " END," +
+		" error_code = CASE WHEN attempt < max_attempts THEN error_code ELSE @code::text END," +
+		" error_message = CASE WHEN attempt < max_attempts THEN error_message ELSE @message::text END," +
+		" ended_at = CASE WHEN attempt < max_attempts THEN NULL ELSE " + nowSQL + " END, updated_at = " + nowSQL +
+		" WHERE id = @id AND status = " + runningSQL + " RETURNING " + joinColumns(jobColumns))
+	// jobReleaseLockSQL releases the job's held lock.
+	jobReleaseLockSQL = named("UPDATE job_locks SET released_at = " + nowSQL +
+		" WHERE cluster_id = @cluster AND job_id = @job AND " + heldSQL)
 )
 
 // abandonedMessage is the error message of a job Requeue fails.
 const abandonedMessage = "abandoned: the worker stopped heartbeating and no attempts are left"
 
-// jobStore implements store.JobStore.
-type jobStore struct{ conn }
-
-// Create inserts j, assigning its ID, defaults and timestamps in place.
-func (s jobStore) Create(ctx context.Context, j *store.Job) error {
-	if j.ID == "" {
-		j.ID = store.NewID(store.PrefixJob)
-	}
-	if j.Status == "" {
-		j.Status = store.JobPending
-	}
-	if j.MaxAttempts == 0 {
-		j.MaxAttempts = store.DefaultMaxAttempts
-	}
+// JobInsert inserts j and sets its timestamps in place.
+func (s executor) JobInsert(ctx context.Context, j *store.Job) error {
 	now := s.now()
 	// Scanned in place: a failed INSERT returns no row, so an error leaves them.
-	err := s.q.QueryRow(ctx, jobCreateSQL, j.ID, j.ClusterID, j.JobType, j.Status, j.Attempt, j.MaxAttempts,
-		j.ErrorCode, j.ErrorMessage, optTime(j.RetryAt), optTime(j.StartedAt), optTime(j.EndedAt), now, now,
-		jsonArg(j.Metadata)).Scan(&j.CreatedAt, &j.UpdatedAt)
+	err := s.q.QueryRow(ctx, jobCreateSQL.sql, jobCreateSQL.args(pgx.NamedArgs{"id": j.ID, "cluster_id": j.ClusterID,
+		"job_type": j.JobType, "status": j.Status, "attempt": j.Attempt, "max_attempts": j.MaxAttempts,
+		"error_code": j.ErrorCode, "error_message": j.ErrorMessage, "retry_at": optTime(j.RetryAt),
+		"started_at": optTime(j.StartedAt), "ended_at": optTime(j.EndedAt), "now": now,
+		"metadata": jsonArg(j.Metadata)})...).Scan(&j.CreatedAt, &j.UpdatedAt)
 	if err != nil {
 		return mapError(ctx, err, "create job "+j.ID)
 	}
@@ -215,8 +164,8 @@ func (s jobStore) Create(ctx context.Context, j *store.Job) error {
 }
 
 // GetByID returns the job or ErrNotFound.
-func (s jobStore) GetByID(ctx context.Context, id string) (*store.Job, error) {
-	j, err := jobs.queryOne(ctx, s.q, jobGetSQL, id)
+func (s executor) JobGetByID(ctx context.Context, id string) (*store.Job, error) {
+	j, err := jobs.one(ctx, s.q, jobGetSQL, pgx.NamedArgs{"id": id})
 	if err != nil {
 		return nil, mapError(ctx, err, "job "+id)
 	}
@@ -232,54 +181,52 @@ func jobOrder(f store.JobFilters) order {
 func jobFilters(f store.JobFilters) filter {
 	var w filter
 	if f.ClusterID != nil {
-		w.add(0, "cluster_id = ?", *f.ClusterID)
+		w.add(0, eq, "cluster_id", *f.ClusterID)
 	}
 	if f.Status != nil {
-		w.add(1, "status = ?", *f.Status)
+		w.add(1, eq, "status", *f.Status)
 	}
 	if f.JobType != nil {
-		w.add(2, "job_type = ?", *f.JobType)
+		w.add(2, eq, "job_type", *f.JobType)
 	}
 	return w
 }
 
 // List returns a page and the total from one statement (one snapshot).
-func (s jobStore) List(ctx context.Context, f store.JobFilters) ([]*store.Job, int, error) {
+func (s executor) JobList(ctx context.Context, f store.JobFilters) ([]*store.Job, int, error) {
 	items, total, err := listWithTotal(ctx, s.conn, jobs, jobFilters(f), jobOrder(f), store.EffectiveLimit(f.Limit), f.Offset)
 	return items, total, mapError(ctx, err, "list jobs")
 }
 
 // ListAfter returns the keyset page after cursor.
-func (s jobStore) ListAfter(ctx context.Context, f store.JobFilters, cursor string) (store.Page[*store.Job], error) {
+func (s executor) JobListAfter(ctx context.Context, f store.JobFilters, cursor string) (store.Page[*store.Job], error) {
 	p, err := listAfter(ctx, s.conn, jobs, jobFilters(f), jobOrder(f), cursor, store.EffectiveLimit(f.Limit),
 		func(j *store.Job) (string, string) { return store.TimeKey(j.CreatedAt), j.ID })
 	return p, mapError(ctx, err, "list jobs")
 }
 
 // MarkStarted moves a PENDING or RETRYING job to RUNNING (compare-and-set).
-func (s jobStore) MarkStarted(ctx context.Context, id string) (*store.Job, error) {
-	now := s.now()
-	j, err := jobs.queryOne(ctx, s.q, jobMarkStartedSQL, now, now, id)
-	return s.transitioned(ctx, j, err, id, store.JobRunning)
+func (s executor) JobMarkStarted(ctx context.Context, id string) (*store.Job, error) {
+	j, err := jobs.one(ctx, s.q, jobMarkStartedSQL, pgx.NamedArgs{"now": s.now(), "id": id})
+	return s.jobTransitioned(ctx, j, err, id, store.JobRunning)
 }
 
 // Cancel moves a PENDING or RETRYING job to FAILED (compare-and-set).
-func (s jobStore) Cancel(ctx context.Context, id, code, message string) (*store.Job, error) {
-	now := s.now()
-	j, err := jobs.queryOne(ctx, s.q, jobCancelSQL, code, message, now, now, id)
-	return s.transitioned(ctx, j, err, id, store.JobFailed)
+func (s executor) JobCancel(ctx context.Context, id, code, message string) (*store.Job, error) {
+	j, err := jobs.one(ctx, s.q, jobCancelSQL, pgx.NamedArgs{"code": code, "message": message, "now": s.now(), "id": id})
+	return s.jobTransitioned(ctx, j, err, id, store.JobFailed)
 }
 
 // transitioned finishes a job compare-and-set: when no row changed, it
 // reads the job to tell a missing job from a refused transition.
-func (s jobStore) transitioned(ctx context.Context, j *store.Job, err error, id string, to store.JobStatus) (*store.Job, error) {
+func (s executor) jobTransitioned(ctx context.Context, j *store.Job, err error, id string, to store.JobStatus) (*store.Job, error) {
 	if err == nil {
 		return j, nil
 	}
 	if !isNoRows(err) {
 		return nil, mapError(ctx, err, fmt.Sprintf("move job %s to %s", id, to))
 	}
-	cur, err := s.GetByID(ctx, id)
+	cur, err := s.JobGetByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -287,33 +234,30 @@ func (s jobStore) transitioned(ctx context.Context, j *store.Job, err error, id 
 }
 
 // MarkSucceeded is the fenced write of a success (see fenced).
-func (s jobStore) MarkSucceeded(ctx context.Context, lock *store.JobLock, metadata map[string]string) (*store.Job, error) {
+func (s executor) JobMarkSucceeded(ctx context.Context, lock *store.JobLock, metadata map[string]string) (*store.Job, error) {
 	var md any
 	if len(metadata) > 0 {
 		md = metadata
 	}
-	now := s.now()
-	return s.fencedWrite(ctx, lock, jobMarkSucceededSQL, now, now, md, md)
+	return s.jobFencedWrite(ctx, lock, jobMarkSucceededSQL, pgx.NamedArgs{"now": s.now(), "metadata": md})
 }
 
 // MarkFailed is the fenced write of a failure.
-func (s jobStore) MarkFailed(ctx context.Context, lock *store.JobLock, code, message string) (*store.Job, error) {
-	now := s.now()
-	return s.fencedWrite(ctx, lock, jobMarkFailedSQL, code, message, now, now)
+func (s executor) JobMarkFailed(ctx context.Context, lock *store.JobLock, code, message string) (*store.Job, error) {
+	return s.jobFencedWrite(ctx, lock, jobMarkFailedSQL, pgx.NamedArgs{"code": code, "message": message, "now": s.now()})
 }
 
 // MarkRetry is the fenced write of a transient failure.
-func (s jobStore) MarkRetry(ctx context.Context, lock *store.JobLock, code, message string, after time.Duration) (*store.Job, error) {
-	now := s.now()
-	return s.fencedWrite(ctx, lock, jobMarkRetrySQL, code, message, now, after, now)
+func (s executor) JobMarkRetry(ctx context.Context, p store.JobMarkRetryParams) (*store.Job, error) {
+	return s.jobFencedWrite(ctx, p.Lock, jobMarkRetrySQL,
+		pgx.NamedArgs{"code": p.Code, "message": p.Message, "now": s.now(), "after": p.After})
 }
 
 // fencedWrite runs a statement made by fenced; no row means the job is not
 // RUNNING or the token is not current: ErrLockLost, and nothing changed.
-func (s jobStore) fencedWrite(ctx context.Context, lock *store.JobLock, sql string, set ...any) (*store.Job, error) {
-	args := make([]any, 0, 5+len(set))
-	args = append(append(append(args, lock.ClusterID, lock.JobID, lock.Token), set...), lock.JobID, lock.ClusterID)
-	j, err := jobs.queryOne(ctx, s.q, sql, args...)
+func (s executor) jobFencedWrite(ctx context.Context, lock *store.JobLock, st statement, set pgx.NamedArgs) (*store.Job, error) {
+	set["cluster"], set["job"], set["token"] = lock.ClusterID, lock.JobID, lock.Token
+	j, err := jobs.one(ctx, s.q, st, set)
 	switch {
 	case err == nil:
 		return j, nil
@@ -326,13 +270,12 @@ func (s jobStore) fencedWrite(ctx context.Context, lock *store.JobLock, sql stri
 // LockRunnable returns up to q.Limit runnable jobs with their clusters,
 // both rows locked FOR NO KEY UPDATE (see lockRunnableSQL, and "Lock
 // order" in the package documentation).
-func (s jobStore) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
+func (s executor) JobsLockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
 	types := q.JobTypes
 	if len(types) == 0 {
 		types = allJobTypes
 	}
-	now := s.now()
-	rs, err := runnables.queryAll(ctx, s.q, lockRunnableSQL, now, types, now, q.Limit)
+	rs, err := runnables.all(ctx, s.q, lockRunnableSQL, pgx.NamedArgs{"now": s.now(), "types": types, "limit": q.Limit})
 	if err != nil {
 		return nil, mapError(ctx, err, "lock runnable jobs")
 	}
@@ -341,8 +284,8 @@ func (s jobStore) LockRunnable(ctx context.Context, q store.RunnableQuery) ([]st
 
 // ListStuck returns RUNNING jobs without a live lock of their own, oldest
 // started first.
-func (s jobStore) ListStuck(ctx context.Context, limit int) ([]*store.Job, error) {
-	js, err := jobs.queryAll(ctx, s.q, jobListStuckSQL, s.now(), limit)
+func (s executor) JobListStuck(ctx context.Context, limit int) ([]*store.Job, error) {
+	js, err := jobs.all(ctx, s.q, jobListStuckSQL, pgx.NamedArgs{"now": s.now(), "limit": limit})
 	return js, mapError(ctx, err, "list stuck jobs")
 }
 
@@ -351,15 +294,16 @@ func (s jobStore) ListStuck(ctx context.Context, limit int) ([]*store.Job, error
 // the job to RETRYING or FAILED, and releases that lock (sets released_at)
 // so the old holder's token stops being current. Cluster row, lock row,
 // job row: the package's lock order.
-func (s jobStore) Requeue(ctx context.Context, id string) (*store.Job, error) {
+func (s executor) JobRequeue(ctx context.Context, id string) (*store.Job, error) {
 	var job *store.Job
-	err := s.atomically(ctx, func(q querier) error {
+	err := s.atomically(ctx, func(c conn) error {
+		q, s := c.q, executor{c}
 		var clusterID string
-		if err := q.QueryRow(ctx, jobClusterSQL, id).Scan(&clusterID); err != nil {
+		if err := q.QueryRow(ctx, jobClusterSQL.sql, jobClusterSQL.args(pgx.NamedArgs{"id": id})...).Scan(&clusterID); err != nil {
 			return mapError(ctx, err, "requeue job "+id)
 		}
 		var live bool
-		err := q.QueryRow(ctx, jobLockLiveSQL, s.now(), clusterID, id).Scan(&live)
+		err := q.QueryRow(ctx, jobLockLiveSQL.sql, jobLockLiveSQL.args(pgx.NamedArgs{"now": s.now(), "cluster": clusterID, "job": id})...).Scan(&live)
 		hasLock := err == nil
 		switch {
 		case err != nil && !isNoRows(err):
@@ -367,10 +311,10 @@ func (s jobStore) Requeue(ctx context.Context, id string) (*store.Job, error) {
 		case live:
 			return fmt.Errorf("requeue job %s: its lock on cluster %s is live: %w", id, clusterID, store.ErrConflict)
 		}
-		now := s.now()
-		j, err := jobs.queryOne(ctx, q, jobRequeueSQL, now, store.ErrCodeAbandoned, abandonedMessage, now, now, id)
+		j, err := jobs.one(ctx, q, jobRequeueSQL,
+			pgx.NamedArgs{"now": s.now(), "code": store.ErrCodeAbandoned, "message": abandonedMessage, "id": id})
 		if isNoRows(err) {
-			cur, err := jobs.queryOne(ctx, q, jobGetSQL, id)
+			cur, err := jobs.one(ctx, q, jobGetSQL, pgx.NamedArgs{"id": id})
 			if err != nil {
 				return mapError(ctx, err, "job "+id)
 			}
@@ -380,7 +324,7 @@ func (s jobStore) Requeue(ctx context.Context, id string) (*store.Job, error) {
 			return mapError(ctx, err, "requeue job "+id)
 		}
 		if hasLock {
-			if _, err := q.Exec(ctx, jobReleaseLockSQL, s.now(), clusterID, id); err != nil {
+			if _, err := q.Exec(ctx, jobReleaseLockSQL.sql, jobReleaseLockSQL.args(pgx.NamedArgs{"now": s.now(), "cluster": clusterID, "job": id})...); err != nil {
 				return mapError(ctx, err, "requeue job "+id)
 			}
 		}

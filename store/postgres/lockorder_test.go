@@ -261,7 +261,7 @@ func TestLockOrderFinishVsClaim(t *testing.T) {
 	t.Parallel()
 	e := newLockOrderEnv(t)
 	ctx := t.Context()
-	g := newGate("WITH l AS") // the fenced write
+	g := newGate("FOR NO KEY UPDATE OF jl") // Finish's fenced write (batchEndSQL)
 	finisher, claimer := e.store(t, "lo-finish", g), e.store(t, "lo-claim", nil)
 	c, older := seedJob(t, claimer, store.ClusterReady, store.JobPostConfigure)
 	newer := &store.Job{ClusterID: c.ID, JobType: store.JobPostConfigure}
@@ -306,7 +306,7 @@ func TestLockOrderFinishVsDuplicateFencedWrite(t *testing.T) {
 	t.Parallel()
 	e := newLockOrderEnv(t)
 	ctx := t.Context()
-	g := newGate("WITH l AS")
+	g := newGate("FOR NO KEY UPDATE OF jl") // Finish's fenced write (batchEndSQL)
 	finisher, writer := e.store(t, "lo-finish", g), e.store(t, "lo-write", nil)
 	c, j := seedJob(t, writer, store.ClusterReady, store.JobPostConfigure)
 	lock := startManually(t, writer, c, j, time.Minute)
@@ -377,11 +377,11 @@ func TestLockOrderDeleteExpired(t *testing.T) {
 	// index scan takes b first and then waits there too.
 	release := e.holdRows(t, "SELECT 1 FROM job_locks WHERE cluster_id = $1 FOR UPDATE", ids[0])
 	seqDone, idxDone := make(chan error, 1), make(chan error, 1)
-	go func() { _, err := bySeqScan.JobLocks.DeleteExpired(ctx); seqDone <- err }()
+	go func() { _, err := bySeqScan.JobLocks.ReleaseExpired(ctx); seqDone <- err }()
 	if _, returned := e.doneOrWaiting(t, "lo-seqscan", seqDone); returned {
 		t.Fatal("DeleteExpired did not wait for the held row")
 	}
-	go func() { _, err := byIndex.JobLocks.DeleteExpired(ctx); idxDone <- err }()
+	go func() { _, err := byIndex.JobLocks.ReleaseExpired(ctx); idxDone <- err }()
 	if _, returned := e.doneOrWaiting(t, "lo-indexscan", idxDone); returned {
 		t.Fatal("the second DeleteExpired did not wait for the held row")
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ocpctl/ocpstore/store"
 )
@@ -46,7 +46,7 @@ const lockConflictSQL = "ON CONFLICT (cluster_id) DO UPDATE SET" +
 	" job_id = EXCLUDED.job_id, locked_by = EXCLUDED.locked_by, expires_at = EXCLUDED.expires_at, released_at = NULL" +
 	" WHERE l.released_at IS NOT NULL OR l.expires_at <= EXCLUDED.locked_at OR (" + sameHolder + ")"
 
-// Fixed-shape lock statements, rendered once.
+// The fixed lock statements.
 var (
 	// lockAcquireSQL grants a cluster's lock in one statement:
 	//
@@ -55,7 +55,7 @@ var (
 	//     then tells ErrNotFound from ErrLockHeld).
 	//   - No row yet (the cluster's first grant): it is inserted with a
 	//     token from the job_lock_tokens sequence. Rows are never deleted
-	//     (Release and DeleteExpired set released_at), so every later grant
+	//     (Release and ReleaseExpired set released_at), so every later grant
 	//     takes the conflict arm below, which locks the row first: its
 	//     token is GREATEST(nextval, old token + 1), larger than every
 	//     token the cluster ever had, however long the statement waited.
@@ -63,44 +63,37 @@ var (
 	//     latest version. The same holder (job and worker) renews: the
 	//     expiry moves, the token and LockedAt stay, even if it had expired.
 	//     A released row, or an expired row of another holder, is taken
-	//     over with the token GREATEST(nextval, old token + 1). A live row of another holder is
-	//     left alone and nothing is returned: ErrLockHeld.
-	//
-	// $1 worker, $2 now, $3 now, $4 ttl, $5 job, $6 cluster.
-	lockAcquireSQL = mustSQL(psql.Insert("job_locks AS l").Columns(lockColumns...).
-			Select(psql.Select("j.cluster_id", "j.id", "?::text", "nextval('job_lock_tokens')", nowSQL,
-			nowSQL+" + ?::interval").From("jobs j").Where("j.id = ?").Where("j.cluster_id = ?")).
-		Suffix(lockConflictSQL + " RETURNING " + joinColumns(qualify("l", lockColumns))))
-	// $1 cluster, $2 job: does the job exist and belong to the cluster?
-	lockJobExistsSQL = mustSQL(psql.Select("EXISTS (SELECT 1 FROM clusters WHERE id = ?)",
-		"EXISTS (SELECT 1 FROM jobs WHERE cluster_id = ? AND id = ?)"))
-	// $1 now, $2 ttl, $3 cluster, $4 job, $5 token: only the current token
-	// extends, expired or not.
-	lockExtendSQL = mustSQL(psql.Update("job_locks").Set("expires_at", sq.Expr(nowSQL+" + ?::interval", nil, nil)).
-			Where("cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL, nil, nil, nil).
-			Suffix("RETURNING " + joinColumns(lockColumns)))
-	// $1 now, $2 cluster, $3 job, $4 token.
-	lockReleaseSQL = mustSQL(psql.Update("job_locks").Set("released_at", nowExpr(nil)).
-			Where("cluster_id = ? AND job_id = ? AND token = ? AND "+heldSQL, nil, nil, nil))
-	// $1 cluster.
-	lockGetSQL = mustSQL(psql.Select(lockColumns...).From("job_locks").Where("cluster_id = ? AND "+heldSQL, nil))
-	// $1 now, $2 now, $3 now: the expired held rows, locked in cluster
-	// order before any is updated (see "Lock order" in the package
-	// documentation), then released. The outer conditions re-check each
-	// row's latest version.
-	lockDeleteExpiredSQL = mustSQL(psql.Update("job_locks").Set("released_at", nowExpr(nil)).
-				Where("cluster_id IN (SELECT cluster_id FROM job_locks WHERE "+heldSQL+" AND expires_at <= "+nowSQL+
-			" ORDER BY cluster_id FOR NO KEY UPDATE)", nil).
-		Where(heldSQL).Where("expires_at <= "+nowSQL, nil))
+	//     over with the token GREATEST(nextval, old token + 1). A live row
+	//     of another holder is left alone and nothing is returned:
+	//     ErrLockHeld.
+	lockAcquireSQL = named("INSERT INTO job_locks AS l (" + joinColumns(lockColumns) + ")" +
+		" SELECT j.cluster_id, j.id, @worker::text, nextval('job_lock_tokens'), " + nowSQL + ", " + nowSQL + " + @ttl::interval" +
+		" FROM jobs j WHERE j.id = @job AND j.cluster_id = @cluster " + lockConflictSQL +
+		" RETURNING " + joinColumns(qualify("l", lockColumns)))
+	// lockJobExistsSQL: does the cluster exist, and the job, of that cluster?
+	lockJobExistsSQL = named("SELECT EXISTS (SELECT 1 FROM clusters WHERE id = @cluster)," +
+		" EXISTS (SELECT 1 FROM jobs WHERE cluster_id = @cluster AND id = @job)")
+	// lockExtendSQL: only the current token extends, expired or not.
+	lockExtendSQL = named("UPDATE job_locks SET expires_at = " + nowSQL + " + @ttl::interval" +
+		" WHERE cluster_id = @cluster AND job_id = @job AND token = @token AND " + heldSQL +
+		" RETURNING " + joinColumns(lockColumns))
+	lockReleaseSQL = named("UPDATE job_locks SET released_at = " + nowSQL +
+		" WHERE cluster_id = @cluster AND job_id = @job AND token = @token AND " + heldSQL)
+	lockGetSQL = named("SELECT " + joinColumns(lockColumns) + " FROM job_locks WHERE cluster_id = @cluster AND " + heldSQL)
+	// lockReleaseExpiredSQL: the expired held rows, locked in cluster order
+	// before any is updated (see "Lock order" in the package documentation),
+	// then released. The outer conditions re-check each row's latest
+	// version.
+	lockReleaseExpiredSQL = named("UPDATE job_locks SET released_at = " + nowSQL +
+		" WHERE cluster_id IN (SELECT cluster_id FROM job_locks WHERE " + heldSQL + " AND expires_at <= " + nowSQL +
+		" ORDER BY cluster_id FOR NO KEY UPDATE) AND " + heldSQL + " AND expires_at <= " + nowSQL)
 )
 
-// lockStore implements store.JobLockStore.
-type lockStore struct{ conn }
-
 // Acquire grants the cluster's lock to (job, worker); see lockAcquireSQL.
-func (s lockStore) Acquire(ctx context.Context, clusterID, jobID, workerID string, ttl time.Duration) (*store.JobLock, error) {
-	now := s.now()
-	l, err := locks.queryOne(ctx, s.q, lockAcquireSQL, workerID, now, now, ttl, jobID, clusterID)
+func (s executor) JobLockAcquire(ctx context.Context, p store.JobLockAcquireParams) (*store.JobLock, error) {
+	clusterID, jobID := p.ClusterID, p.JobID
+	l, err := locks.one(ctx, s.q, lockAcquireSQL,
+		pgx.NamedArgs{"worker": p.WorkerID, "now": s.now(), "ttl": p.TTL, "job": jobID, "cluster": clusterID})
 	if err == nil {
 		return l, nil
 	}
@@ -108,7 +101,7 @@ func (s lockStore) Acquire(ctx context.Context, clusterID, jobID, workerID strin
 		return nil, mapError(ctx, err, fmt.Sprintf("acquire lock of cluster %s for job %s", clusterID, jobID))
 	}
 	var clusterExists, jobExists bool
-	if err := s.q.QueryRow(ctx, lockJobExistsSQL, clusterID, clusterID, jobID).Scan(&clusterExists, &jobExists); err != nil {
+	if err := s.q.QueryRow(ctx, lockJobExistsSQL.sql, lockJobExistsSQL.args(pgx.NamedArgs{"cluster": clusterID, "job": jobID})...).Scan(&clusterExists, &jobExists); err != nil {
 		return nil, mapError(ctx, err, "acquire lock of cluster "+clusterID)
 	}
 	switch {
@@ -121,8 +114,9 @@ func (s lockStore) Acquire(ctx context.Context, clusterID, jobID, workerID strin
 }
 
 // Extend moves the expiry to now+ttl if lock's token is current.
-func (s lockStore) Extend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
-	l, err := locks.queryOne(ctx, s.q, lockExtendSQL, s.now(), ttl, lock.ClusterID, lock.JobID, lock.Token)
+func (s executor) JobLockExtend(ctx context.Context, lock *store.JobLock, ttl time.Duration) (*store.JobLock, error) {
+	l, err := locks.one(ctx, s.q, lockExtendSQL, pgx.NamedArgs{"now": s.now(), "ttl": ttl, "cluster": lock.ClusterID,
+		"job": lock.JobID, "token": lock.Token})
 	switch {
 	case err == nil:
 		return l, nil
@@ -133,8 +127,9 @@ func (s lockStore) Extend(ctx context.Context, lock *store.JobLock, ttl time.Dur
 }
 
 // Release frees the lock (sets released_at) if lock's token is current.
-func (s lockStore) Release(ctx context.Context, lock *store.JobLock) error {
-	tag, err := s.q.Exec(ctx, lockReleaseSQL, s.now(), lock.ClusterID, lock.JobID, lock.Token)
+func (s executor) JobLockRelease(ctx context.Context, lock *store.JobLock) error {
+	tag, err := s.q.Exec(ctx, lockReleaseSQL.sql, lockReleaseSQL.args(pgx.NamedArgs{"now": s.now(),
+		"cluster": lock.ClusterID, "job": lock.JobID, "token": lock.Token})...)
 	if err != nil {
 		return mapError(ctx, err, "release lock of cluster "+lock.ClusterID)
 	}
@@ -145,16 +140,15 @@ func (s lockStore) Release(ctx context.Context, lock *store.JobLock) error {
 }
 
 // Get returns the cluster's lock row, live or expired.
-func (s lockStore) Get(ctx context.Context, clusterID string) (*store.JobLock, error) {
-	l, err := locks.queryOne(ctx, s.q, lockGetSQL, clusterID)
+func (s executor) JobLockGet(ctx context.Context, clusterID string) (*store.JobLock, error) {
+	l, err := locks.one(ctx, s.q, lockGetSQL, pgx.NamedArgs{"cluster": clusterID})
 	return l, mapError(ctx, err, "lock of cluster "+clusterID)
 }
 
-// DeleteExpired frees the held locks whose expiry has passed; their rows
+// JobLockReleaseExpired frees the held locks whose expiry has passed; their rows
 // stay, released, to keep the clusters' highest tokens.
-func (s lockStore) DeleteExpired(ctx context.Context) (int64, error) {
-	now := s.now()
-	tag, err := s.q.Exec(ctx, lockDeleteExpiredSQL, now, now, now)
+func (s executor) JobLockReleaseExpired(ctx context.Context) (int64, error) {
+	tag, err := s.q.Exec(ctx, lockReleaseExpiredSQL.sql, lockReleaseExpiredSQL.args(pgx.NamedArgs{"now": s.now()})...)
 	if err != nil {
 		return 0, mapError(ctx, err, "delete expired locks")
 	}

@@ -6,6 +6,8 @@ import (
 
 	sq "github.com/Masterminds/squirrel"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ocpctl/ocpstore/store"
 )
 
@@ -58,47 +60,32 @@ var clusterArtifacts = table[*store.ClusterArtifact]{name: "cluster_artifacts", 
 // outputValueColumns are the columns Upsert replaces on an existing row.
 var outputValueColumns = outputColumns[2:13:13]
 
-// Fixed-shape output statements, rendered once.
+// The fixed output statements.
 var (
 	// outputUpsertSQL inserts the outputs, or replaces every value column
 	// of the cluster's existing row, keeping its ID and created_at.
-	//
-	// $1..$13 the columns id … oc_login_command, $14 now, $15 now.
-	outputUpsertSQL = mustSQL(psql.Insert("cluster_outputs").Columns(outputColumns...).
-			Values(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nowExpr(nil), nowExpr(nil)).
-			Suffix("ON CONFLICT (cluster_id) DO UPDATE SET " + excluded(append(outputValueColumns, "updated_at")...) +
-			" RETURNING id, created_at, updated_at"))
-	// $1 cluster.
-	outputGetSQL = mustSQL(psql.Select(outputColumns...).From("cluster_outputs").Where("cluster_id = ?", nil))
-	// $1 cluster.
-	outputDeleteSQL = mustSQL(psql.Delete("cluster_outputs").Where("cluster_id = ?", nil))
-	// $1..$6 the columns id … size_bytes, $7 now.
-	artifactAddSQL = mustSQL(psql.Insert("cluster_artifacts").Columns(artifactColumns...).
-			Values(nil, nil, nil, nil, nil, nil, nowExpr(nil)).Suffix("RETURNING created_at"))
+	outputUpsertSQL = named("INSERT INTO cluster_outputs (" + joinColumns(outputColumns) + ")" +
+		" VALUES (" + params(outputColumns[:13]...) + ", " + nowSQL + ", " + nowSQL + ")" +
+		" ON CONFLICT (cluster_id) DO UPDATE SET " + excluded(append(outputValueColumns, "updated_at")...) +
+		" RETURNING id, created_at, updated_at")
+	outputGetSQL    = named("SELECT " + joinColumns(outputColumns) + " FROM cluster_outputs WHERE cluster_id = @cluster_id")
+	outputDeleteSQL = named("DELETE FROM cluster_outputs WHERE cluster_id = @cluster_id")
+	artifactAddSQL  = named("INSERT INTO cluster_artifacts (" + joinColumns(artifactColumns) + ")" +
+		" VALUES (" + params(artifactColumns[:6]...) + ", " + nowSQL + ") RETURNING created_at")
 )
-
-// defaultSANamespace is SANamespace when Upsert is given nil.
-const defaultSANamespace = "default"
-
-// outputStore implements store.OutputStore.
-type outputStore struct{ conn }
 
 // Upsert inserts or replaces the cluster's outputs, filling ID, timestamps
 // and the default namespace in place.
-func (s outputStore) Upsert(ctx context.Context, o *store.ClusterOutputs) error {
-	if o.ID == "" {
-		o.ID = store.NewID(store.PrefixOutputs)
-	}
-	if o.SANamespace == nil {
-		ns := defaultSANamespace
-		o.SANamespace = &ns
-	}
+func (s executor) OutputsUpsert(ctx context.Context, o *store.ClusterOutputs) error {
 	now := s.now()
 	var id string
 	var created, updated time.Time
-	err := s.q.QueryRow(ctx, outputUpsertSQL, o.ID, o.ClusterID, o.APIURL, o.ConsoleURL, o.KubeconfigS3URI,
-		o.KubeadminSecretRef, o.MetadataS3URI, o.DashboardToken, o.SAName, o.SANamespace, o.SAToken,
-		optTime(o.SATokenExpiresAt), o.OCLoginCommand, now, now).Scan(&id, &created, &updated)
+	err := s.q.QueryRow(ctx, outputUpsertSQL.sql, outputUpsertSQL.args(pgx.NamedArgs{"id": o.ID,
+		"cluster_id": o.ClusterID, "api_url": o.APIURL, "console_url": o.ConsoleURL,
+		"kubeconfig_s3_uri": o.KubeconfigS3URI, "kubeadmin_secret_ref": o.KubeadminSecretRef,
+		"metadata_s3_uri": o.MetadataS3URI, "dashboard_token": o.DashboardToken, "sa_name": o.SAName,
+		"sa_namespace": o.SANamespace, "sa_token": o.SAToken, "sa_token_expires_at": optTime(o.SATokenExpiresAt),
+		"oc_login_command": o.OCLoginCommand, "now": now})...).Scan(&id, &created, &updated)
 	if err != nil {
 		return mapError(ctx, err, "upsert outputs of cluster "+o.ClusterID)
 	}
@@ -107,14 +94,14 @@ func (s outputStore) Upsert(ctx context.Context, o *store.ClusterOutputs) error 
 }
 
 // Get returns the cluster's outputs or ErrNotFound.
-func (s outputStore) Get(ctx context.Context, clusterID string) (*store.ClusterOutputs, error) {
-	o, err := clusterOutputs.queryOne(ctx, s.q, outputGetSQL, clusterID)
+func (s executor) OutputsGet(ctx context.Context, clusterID string) (*store.ClusterOutputs, error) {
+	o, err := clusterOutputs.one(ctx, s.q, outputGetSQL, pgx.NamedArgs{"cluster_id": clusterID})
 	return o, mapError(ctx, err, "outputs of cluster "+clusterID)
 }
 
 // Delete removes the cluster's outputs, or ErrNotFound.
-func (s outputStore) Delete(ctx context.Context, clusterID string) error {
-	tag, err := s.q.Exec(ctx, outputDeleteSQL, clusterID)
+func (s executor) OutputsDelete(ctx context.Context, clusterID string) error {
+	tag, err := s.q.Exec(ctx, outputDeleteSQL.sql, outputDeleteSQL.args(pgx.NamedArgs{"cluster_id": clusterID})...)
 	if err != nil {
 		return mapError(ctx, err, "delete outputs of cluster "+clusterID)
 	}
@@ -125,13 +112,11 @@ func (s outputStore) Delete(ctx context.Context, clusterID string) error {
 }
 
 // AddArtifact inserts a, assigning its ID and CreatedAt in place.
-func (s outputStore) AddArtifact(ctx context.Context, a *store.ClusterArtifact) error {
-	if a.ID == "" {
-		a.ID = store.NewID(store.PrefixArtifact)
-	}
+func (s executor) ArtifactInsert(ctx context.Context, a *store.ClusterArtifact) error {
 	var created time.Time
-	err := s.q.QueryRow(ctx, artifactAddSQL, a.ID, a.ClusterID, a.ArtifactType, a.S3URI, a.Checksum, a.SizeBytes,
-		s.now()).Scan(&created)
+	err := s.q.QueryRow(ctx, artifactAddSQL.sql, artifactAddSQL.args(pgx.NamedArgs{"id": a.ID, "cluster_id": a.ClusterID,
+		"artifact_type": a.ArtifactType, "s3_uri": a.S3URI, "checksum": a.Checksum, "size_bytes": a.SizeBytes,
+		"now": s.now()})...).Scan(&created)
 	if err != nil {
 		return mapError(ctx, err, "add artifact "+a.ID+" to cluster "+a.ClusterID)
 	}
@@ -140,7 +125,7 @@ func (s outputStore) AddArtifact(ctx context.Context, a *store.ClusterArtifact) 
 }
 
 // ListArtifacts returns the cluster's artifacts, oldest first.
-func (s outputStore) ListArtifacts(ctx context.Context, clusterID string, t *store.ArtifactType) ([]*store.ClusterArtifact, error) {
+func (s executor) ArtifactList(ctx context.Context, clusterID string, t *store.ArtifactType) ([]*store.ClusterArtifact, error) {
 	b := psql.Select(artifactColumns...).From("cluster_artifacts").Where(sq.Eq{"cluster_id": clusterID})
 	if t != nil {
 		b = b.Where(sq.Eq{"artifact_type": *t})

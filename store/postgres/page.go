@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
-	"strings"
 	"sync"
+
+	sq "github.com/Masterminds/squirrel"
 
 	"github.com/ocpctl/ocpstore/store"
 )
@@ -28,14 +30,14 @@ func (o order) orderBy() string {
 }
 
 // after returns the keyset condition selecting the rows that follow the
-// cursor's row, a row-value comparison, which the (key, id) indexes serve,
-// and its two arguments.
-func (o order) after(c store.Cursor) (cond string, key, id any, err error) {
-	key = c.Key
+// cursor's row: a row-value comparison, which the (key, id) indexes serve
+// and squirrel has no builder for, as an sq.Expr with its two values.
+func (o order) after(c store.Cursor) (sq.Sqlizer, error) {
+	var key any = c.Key
 	if o.timeKey {
 		t, err := store.ParseTimeKey(c.Key)
 		if err != nil {
-			return "", nil, nil, err
+			return nil, err
 		}
 		key = t
 	}
@@ -43,33 +45,56 @@ func (o order) after(c store.Cursor) (cond string, key, id any, err error) {
 	if o.desc {
 		op = "<"
 	}
-	return "(" + o.keyExpr + ", id) " + op + " (?, ?)", key, c.ID, nil
+	return sq.Expr("("+o.keyExpr+", id) "+op+" (?, ?)", key, c.ID), nil
 }
 
-// filter is a listing's WHERE clause: a condition with one argument for
-// each filter field that is set ("team = ?"), in a fixed order, and bits,
-// one per field, saying which are. The conditions are constants, so bits
-// determines the SQL text: each combination's statement is rendered once
-// (see listSQL) and a call only assembles arguments.
+// filter is a listing's WHERE clause: one squirrel condition for each
+// filter field that is set (sq.Eq{"team": v}, sq.GtOrEq, …), in a fixed
+// order, with its value, and bits, one per field, saying which are set.
+// The conditions' SQL depends only on bits, so each combination's
+// statement is rendered once (see listSQL) and a call only gathers its
+// values: the squirrel conditions are built on a cache miss, not per call.
 type filter struct {
 	bits  uint32
-	conds []string
+	conds []condition
 	args  []any
 }
 
-// add appends the condition of the field numbered bit, with its argument.
-func (f *filter) add(bit uint, cond string, arg any) {
-	f.bits |= 1 << bit
-	f.conds = append(f.conds, cond)
-	f.args = append(f.args, arg)
+// condition is one filter field: op applied to its column.
+type condition struct {
+	op  func(column string, v any) sq.Sqlizer
+	col string
 }
 
-// where renders " WHERE c1 AND c2 …", or "" without conditions.
-func where(conds ...string) string {
-	if len(conds) == 0 {
-		return ""
+// The filter operators, squirrel's condition builders.
+var (
+	eq      = func(col string, v any) sq.Sqlizer { return sq.Eq{col: v} }
+	atLeast = func(col string, v any) sq.Sqlizer { return sq.GtOrEq{col: v} }
+	below   = func(col string, v any) sq.Sqlizer { return sq.Lt{col: v} }
+)
+
+// add sets the filter field numbered bit: op on column col, with value v.
+func (f *filter) add(bit uint, op func(string, any) sq.Sqlizer, col string, v any) {
+	f.bits |= 1 << bit
+	f.conds = append(f.conds, condition{op: op, col: col})
+	f.args = append(f.args, v)
+}
+
+// where returns the squirrel condition of the filter and of the keyset
+// condition after, when not nil: sq.And of them, in order, or nil (no
+// WHERE) when there are none.
+func (f *filter) where(after sq.Sqlizer) sq.Sqlizer {
+	and := make(sq.And, 0, len(f.conds)+1)
+	for i, c := range f.conds {
+		and = append(and, c.op(c.col, f.args[i]))
 	}
-	return " WHERE " + strings.Join(conds, " AND ")
+	if after != nil {
+		and = append(and, after)
+	}
+	if len(and) == 0 {
+		return nil
+	}
+	return and
 }
 
 // listKind is which listing statement a listSQL entry is.
@@ -81,7 +106,7 @@ const (
 	listKeysetAfter                     // listAfter's after a cursor
 )
 
-// listKey identifies a rendered listing statement.
+// listKey identifies a rendered listing statement: its shape.
 type listKey struct {
 	table string
 	bits  uint32
@@ -90,9 +115,8 @@ type listKey struct {
 }
 
 // listParts is a rendered listing statement around its page size (and
-// offset): head, the LIMIT, tail. The limit and offset stay literals, as
-// squirrel rendered them, so the planner sees them; the arguments are $n
-// placeholders.
+// offset): head, the LIMIT, tail. The limit and offset stay literals, so
+// the planner sees them; the values are $n parameters.
 type listParts struct{ head, tail string }
 
 // listSQL is the cache of rendered listing statements. It is bounded: one
@@ -102,24 +126,35 @@ var listSQL struct {
 	m map[listKey]listParts
 }
 
-// cachedList returns the statement of k, rendering it with render (with ?
-// placeholders) the first time.
-func cachedList(k listKey, render func() listParts) listParts {
+// cachedList returns the statement of k, rendering it with render (squirrel
+// builders with ? placeholders, numbered $n here) the first time.
+func cachedList(k listKey, render func() (listParts, error)) (listParts, error) {
 	listSQL.RLock()
 	p, ok := listSQL.m[k]
 	listSQL.RUnlock()
 	if ok {
-		return p
+		return p, nil
 	}
-	p = render()
-	p.head = dollars(p.head)
+	p, err := render()
+	if err == nil {
+		p.head, err = sq.Dollar.ReplacePlaceholders(p.head)
+	}
+	if err != nil {
+		return listParts{}, fmt.Errorf("render listing: %w", err)
+	}
 	listSQL.Lock()
 	defer listSQL.Unlock()
 	if listSQL.m == nil {
 		listSQL.m = make(map[listKey]listParts)
 	}
 	listSQL.m[k] = p
-	return p
+	return p, nil
+}
+
+// toSQL renders a squirrel builder with ? placeholders.
+func toSQL(b sq.Sqlizer) (string, error) {
+	s, _, err := b.ToSql()
+	return s, err
 }
 
 // listWithTotal returns one offset page of t's rows matching w, in order
@@ -131,15 +166,18 @@ func cachedList(k listKey, render func() listParts) listParts {
 //
 // A page past the end still yields one row, holding the total and NULLs.
 func listWithTotal[T any](ctx context.Context, c conn, t table[T], w filter, o order, limit, offset int) ([]T, int, error) {
-	p := cachedList(listKey{table: t.name, bits: w.bits, order: o, kind: listTotal}, func() listParts {
-		cond := where(w.conds...)
-		return listParts{
-			head: "SELECT t.total, p.* FROM (SELECT count(*) AS total FROM " + t.name + cond + ") AS t" +
-				" LEFT JOIN LATERAL (SELECT " + joinColumns(t.columns) + " FROM " + t.name + cond +
-				" ORDER BY " + o.orderBy() + " LIMIT ",
-			tail: ") AS p ON true",
+	p, err := cachedList(listKey{table: t.name, bits: w.bits, order: o, kind: listTotal}, func() (listParts, error) {
+		count, err := toSQL(sq.Select("count(*) AS total").From(t.name).Where(w.where(nil)))
+		if err != nil {
+			return listParts{}, err
 		}
+		page, err := toSQL(sq.Select(t.columns...).From(t.name).Where(w.where(nil)).OrderBy(o.orderBy()))
+		return listParts{head: "SELECT t.total, p.* FROM (" + count + ") AS t LEFT JOIN LATERAL (" + page + " LIMIT ",
+			tail: ") AS p ON true"}, err
 	})
+	if err != nil {
+		return nil, 0, err
+	}
 	args := make([]any, 0, 2*len(w.args))
 	args = append(append(args, w.args...), w.args...)
 	sql := p.head + strconv.Itoa(limit) + " OFFSET " + strconv.Itoa(offset) + p.tail
@@ -181,24 +219,27 @@ func listWithTotal[T any](ctx context.Context, c conn, t table[T], w filter, o o
 func listAfter[T any](ctx context.Context, c conn, t table[T], w filter, o order, cursor string, limit int,
 	cursorKey func(T) (key, id string)) (store.Page[T], error) {
 	k := listKey{table: t.name, bits: w.bits, order: o, kind: listKeysetFirst}
-	conds, args := w.conds, w.args
+	args := w.args
+	var after sq.Sqlizer
 	if cursor != "" {
 		cur, err := store.DecodeCursor(cursor, o.sort, o.desc)
 		if err != nil {
 			return store.Page[T]{}, err
 		}
-		after, key, id, err := o.after(cur)
-		if err != nil {
+		if after, err = o.after(cur); err != nil {
 			return store.Page[T]{}, err
 		}
 		k.kind = listKeysetAfter
-		conds = append(conds[:len(conds):len(conds)], after)
-		args = append(args[:len(args):len(args)], key, id)
+		_, afterArgs, _ := after.ToSql()
+		args = append(args[:len(args):len(args)], afterArgs...)
 	}
-	p := cachedList(k, func() listParts {
-		return listParts{head: "SELECT " + joinColumns(t.columns) + " FROM " + t.name + where(conds...) +
-			" ORDER BY " + o.orderBy() + " LIMIT "}
+	p, err := cachedList(k, func() (listParts, error) {
+		head, err := toSQL(sq.Select(t.columns...).From(t.name).Where(w.where(after)).OrderBy(o.orderBy()))
+		return listParts{head: head + " LIMIT "}, err
 	})
+	if err != nil {
+		return store.Page[T]{}, err
+	}
 	items, err := t.queryAll(ctx, c.q, p.head+strconv.Itoa(limit+1), args...)
 	if err != nil {
 		return store.Page[T]{}, err

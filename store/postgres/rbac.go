@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ocpctl/ocpstore/store"
 )
 
@@ -29,40 +31,32 @@ func (r *rbacRow) value() *store.RBACMapping {
 var rbacMappings = table[*store.RBACMapping]{name: "rbac_mappings", columns: rbacColumns,
 	newRow: func() row[*store.RBACMapping] { return new(rbacRow) }}
 
-// Fixed-shape RBAC statements, rendered once.
+// The fixed RBAC statements.
 var (
-	// $1..$6 the columns id … enabled, $7 now, $8 now, $9 created_by,
-	// $10 notes.
-	rbacCreateSQL = mustSQL(psql.Insert("rbac_mappings").Columns(rbacColumns...).
-			Values(nil, nil, nil, nil, nil, nil, nowExpr(nil), nowExpr(nil), nil, nil).
-			Suffix("RETURNING created_at, updated_at"))
-	// $1 id.
-	rbacGetSQL = mustSQL(psql.Select(rbacColumns...).From("rbac_mappings").Where("id = ?", nil))
-	// $1 arn. Team and role in byte order, as every backend sorts.
-	rbacForPrincipalSQL = mustSQL(psql.Select(rbacColumns...).From("rbac_mappings").
-				Where("iam_principal_arn = ? AND enabled", nil).OrderBy(`team COLLATE "C"`, `role COLLATE "C"`))
-	// $1 enabled, $2 now, $3 id.
-	rbacSetEnabledSQL = mustSQL(psql.Update("rbac_mappings").Set("enabled", nil).Set("updated_at", nowExpr(nil)).
-				Where("id = ?", nil).Suffix("RETURNING " + joinColumns(rbacColumns)))
-	// $1 id.
-	rbacDeleteSQL = mustSQL(psql.Delete("rbac_mappings").Where("id = ?", nil))
+	rbacCreateSQL = named("INSERT INTO rbac_mappings (" + joinColumns(rbacColumns) + ")" +
+		" VALUES (" + params(rbacColumns[:6]...) + ", " + nowSQL + ", " + nowSQL + ", @created_by, @notes)" +
+		" RETURNING created_at, updated_at")
+	rbacGetSQL = named("SELECT " + joinColumns(rbacColumns) + " FROM rbac_mappings WHERE id = @id")
+	// rbacForPrincipalSQL orders team and role in byte order, as every
+	// backend sorts.
+	rbacForPrincipalSQL = named("SELECT " + joinColumns(rbacColumns) + " FROM rbac_mappings" +
+		` WHERE iam_principal_arn = @arn AND enabled ORDER BY team COLLATE "C", role COLLATE "C"`)
+	rbacSetEnabledSQL = named("UPDATE rbac_mappings SET enabled = @enabled, updated_at = " + nowSQL +
+		" WHERE id = @id RETURNING " + joinColumns(rbacColumns))
+	rbacDeleteSQL = named("DELETE FROM rbac_mappings WHERE id = @id")
 )
 
 // rbacOrder is the order of RBAC listings: oldest first.
 var rbacOrder = order{sort: "created_at", keyExpr: "created_at", timeKey: true}
 
-// rbacStore implements store.RBACStore.
-type rbacStore struct{ conn }
-
 // Create inserts m, assigning its ID and timestamps in place.
-func (s rbacStore) Create(ctx context.Context, m *store.RBACMapping) error {
-	if m.ID == "" {
-		m.ID = store.NewID(store.PrefixRBAC)
-	}
+func (s executor) RBACInsert(ctx context.Context, m *store.RBACMapping) error {
 	now := s.now()
 	var created, updated time.Time
-	err := s.q.QueryRow(ctx, rbacCreateSQL, m.ID, m.IAMPrincipalARN, m.IAMPrincipalType, m.Team, m.Role, m.Enabled,
-		now, now, m.CreatedBy, m.Notes).Scan(&created, &updated)
+	err := s.q.QueryRow(ctx, rbacCreateSQL.sql, rbacCreateSQL.args(pgx.NamedArgs{"id": m.ID,
+		"iam_principal_arn": m.IAMPrincipalARN, "iam_principal_type": m.IAMPrincipalType, "team": m.Team,
+		"role": m.Role, "enabled": m.Enabled, "now": now, "created_by": m.CreatedBy, "notes": m.Notes})...).
+		Scan(&created, &updated)
 	if err != nil {
 		return mapError(ctx, err, "create RBAC mapping "+m.ID)
 	}
@@ -71,45 +65,45 @@ func (s rbacStore) Create(ctx context.Context, m *store.RBACMapping) error {
 }
 
 // GetByID returns the mapping or ErrNotFound.
-func (s rbacStore) GetByID(ctx context.Context, id string) (*store.RBACMapping, error) {
-	m, err := rbacMappings.queryOne(ctx, s.q, rbacGetSQL, id)
+func (s executor) RBACGetByID(ctx context.Context, id string) (*store.RBACMapping, error) {
+	m, err := rbacMappings.one(ctx, s.q, rbacGetSQL, pgx.NamedArgs{"id": id})
 	return m, mapError(ctx, err, "RBAC mapping "+id)
 }
 
 // ListForPrincipal returns the principal's enabled mappings by team, role.
-func (s rbacStore) ListForPrincipal(ctx context.Context, arn string) ([]*store.RBACMapping, error) {
-	ms, err := rbacMappings.queryAll(ctx, s.q, rbacForPrincipalSQL, arn)
+func (s executor) RBACListForPrincipal(ctx context.Context, arn string) ([]*store.RBACMapping, error) {
+	ms, err := rbacMappings.all(ctx, s.q, rbacForPrincipalSQL, pgx.NamedArgs{"arn": arn})
 	return ms, mapError(ctx, err, "list RBAC mappings of "+arn)
 }
 
 // List returns a page of matching mappings, oldest first, and the total.
-func (s rbacStore) List(ctx context.Context, f store.RBACFilters) ([]*store.RBACMapping, int, error) {
+func (s executor) RBACList(ctx context.Context, f store.RBACFilters) ([]*store.RBACMapping, int, error) {
 	var w filter
 	if f.IAMPrincipalARN != nil {
-		w.add(0, "iam_principal_arn = ?", *f.IAMPrincipalARN)
+		w.add(0, eq, "iam_principal_arn", *f.IAMPrincipalARN)
 	}
 	if f.Team != nil {
-		w.add(1, "team = ?", *f.Team)
+		w.add(1, eq, "team", *f.Team)
 	}
 	if f.Role != nil {
-		w.add(2, "role = ?", *f.Role)
+		w.add(2, eq, "role", *f.Role)
 	}
 	if f.Enabled != nil {
-		w.add(3, "enabled = ?", *f.Enabled)
+		w.add(3, eq, "enabled", *f.Enabled)
 	}
 	items, total, err := listWithTotal(ctx, s.conn, rbacMappings, w, rbacOrder, store.EffectiveLimit(f.Limit), f.Offset)
 	return items, total, mapError(ctx, err, "list RBAC mappings")
 }
 
 // SetEnabled enables or disables a mapping.
-func (s rbacStore) SetEnabled(ctx context.Context, id string, enabled bool) (*store.RBACMapping, error) {
-	m, err := rbacMappings.queryOne(ctx, s.q, rbacSetEnabledSQL, enabled, s.now(), id)
+func (s executor) RBACSetEnabled(ctx context.Context, id string, enabled bool) (*store.RBACMapping, error) {
+	m, err := rbacMappings.one(ctx, s.q, rbacSetEnabledSQL, pgx.NamedArgs{"enabled": enabled, "now": s.now(), "id": id})
 	return m, mapError(ctx, err, "RBAC mapping "+id)
 }
 
 // Delete removes a mapping, or ErrNotFound.
-func (s rbacStore) Delete(ctx context.Context, id string) error {
-	tag, err := s.q.Exec(ctx, rbacDeleteSQL, id)
+func (s executor) RBACDelete(ctx context.Context, id string) error {
+	tag, err := s.q.Exec(ctx, rbacDeleteSQL.sql, rbacDeleteSQL.args(pgx.NamedArgs{"id": id})...)
 	if err != nil {
 		return mapError(ctx, err, "delete RBAC mapping "+id)
 	}

@@ -64,6 +64,16 @@ func (t table[T]) queryOne(ctx context.Context, q querier, sql string, args ...a
 	return t.scan(q.QueryRow(ctx, sql, args...))
 }
 
+// one runs a fixed statement returning at most one row of t.
+func (t table[T]) one(ctx context.Context, q querier, st statement, values pgx.NamedArgs) (T, error) {
+	return t.queryOne(ctx, q, st.sql, st.args(values)...)
+}
+
+// all runs a fixed statement returning rows of t.
+func (t table[T]) all(ctx context.Context, q querier, st statement, values pgx.NamedArgs) ([]T, error) {
+	return t.queryAll(ctx, q, st.sql, st.args(values)...)
+}
+
 // queryAll runs a statement returning rows of t.
 func (t table[T]) queryAll(ctx context.Context, q querier, sql string, args ...any) ([]T, error) {
 	rows, err := q.Query(ctx, sql, args...)

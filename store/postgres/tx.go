@@ -11,16 +11,11 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// backendTx is a store.BackendTx on one pgx transaction. Its batchWriter
-// makes it a store.BatchWriter too, for ClaimMany and FinishMany.
+// backendTx is a store.ExecutorTx on one pgx transaction.
 type backendTx struct {
-	tx     pgx.Tx
-	stores store.Stores
-	batchWriter
+	executor
+	tx pgx.Tx
 }
-
-// Stores returns the sub-stores bound to the transaction.
-func (t *backendTx) Stores() store.Stores { return t.stores }
 
 // Commit commits. See commitError for what a failure means.
 func (t *backendTx) Commit(ctx context.Context) error {

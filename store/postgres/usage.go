@@ -8,6 +8,8 @@ import (
 
 	sq "github.com/Masterminds/squirrel"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ocpctl/ocpstore/store"
 )
 
@@ -37,33 +39,27 @@ var usageSamples = table[*store.UsageSample]{name: "usage_samples", columns: usa
 // the same cluster and time gets the new values and keeps its ID.
 var usageUpsert = "ON CONFLICT (cluster_id, sample_time) DO UPDATE SET " + excluded(usageColumns[3:]...)
 
-// Fixed-shape usage statements, rendered once.
+// The fixed usage statements.
 var (
-	// $1..$8 the columns, in usageColumns order.
-	usageRecordSQL = mustSQL(psql.Insert("usage_samples").Columns(usageColumns...).
-			Values(nil, nil, nil, nil, nil, nil, nil, nil).Suffix(usageUpsert + " RETURNING id"))
-	// $1..$8 one array per column, in usageColumns order: the whole batch
-	// in one statement, so it is recorded all or none.
-	usageRecordBatchSQL = mustSQL(psql.Insert("usage_samples").Columns(usageColumns...).
-				Select(psql.Select("*").From("unnest(?::text[], ?::text[], ?::timestamptz[], ?::text[], ?::integer[]," +
-			" ?::integer[], ?::numeric[], ?::jsonb[])")).
-		Suffix(usageUpsert + " RETURNING id, cluster_id, sample_time"))
-	// $1 cluster, $2 from, $3 to.
-	usageListSQL = mustSQL(psql.Select(usageColumns...).From("usage_samples").
-			Where("cluster_id = ? AND sample_time >= ? AND sample_time < ?", nil, nil, nil).OrderBy("sample_time"))
+	usageRecordSQL = named("INSERT INTO usage_samples (" + joinColumns(usageColumns) + ")" +
+		" VALUES (" + params(usageColumns...) + ") " + usageUpsert + " RETURNING id")
+	// usageRecordBatchSQL takes one array per column: the whole batch in
+	// one statement, so it is recorded all or none.
+	usageRecordBatchSQL = named("INSERT INTO usage_samples (" + joinColumns(usageColumns) + ")" +
+		" SELECT * FROM unnest(@ids::text[], @cluster_ids::text[], @sample_times::timestamptz[], @states::text[]," +
+		" @control_plane_replicas::integer[], @worker_replicas::integer[], @costs::numeric[], @metadata::jsonb[])" +
+		" " + usageUpsert + " RETURNING id, cluster_id, sample_time")
+	usageListSQL = named("SELECT " + joinColumns(usageColumns) + " FROM usage_samples" +
+		" WHERE cluster_id = @cluster_id AND sample_time >= @from AND sample_time < @to ORDER BY sample_time")
 )
 
-// usageStore implements store.UsageStore.
-type usageStore struct{ conn }
-
 // Record upserts s on (cluster, sample time); s.ID becomes the row's ID.
-func (s usageStore) Record(ctx context.Context, u *store.UsageSample) error {
-	if u.ID == "" {
-		u.ID = store.NewID(store.PrefixUsage)
-	}
+func (s executor) UsageUpsert(ctx context.Context, u *store.UsageSample) error {
 	var id string
-	err := s.q.QueryRow(ctx, usageRecordSQL, u.ID, u.ClusterID, dbTime(u.SampleTime), u.State,
-		u.ControlPlaneReplicas, u.WorkerReplicas, u.EstimatedHourlyCost, jsonArg(u.Metadata)).Scan(&id)
+	err := s.q.QueryRow(ctx, usageRecordSQL.sql, usageRecordSQL.args(pgx.NamedArgs{"id": u.ID, "cluster_id": u.ClusterID,
+		"sample_time": dbTime(u.SampleTime), "state": u.State, "control_plane_replicas": u.ControlPlaneReplicas,
+		"worker_replicas": u.WorkerReplicas, "estimated_hourly_cost": u.EstimatedHourlyCost,
+		"metadata": jsonArg(u.Metadata)})...).Scan(&id)
 	if err != nil {
 		return mapError(ctx, err, "record usage of cluster "+u.ClusterID)
 	}
@@ -79,7 +75,7 @@ type usageKey struct {
 
 // RecordBatch upserts every sample in one statement and sets each
 // sample's ID to its row's.
-func (s usageStore) RecordBatch(ctx context.Context, samples []*store.UsageSample) error {
+func (s executor) UsageUpsertMany(ctx context.Context, samples []*store.UsageSample) error {
 	n := len(samples)
 	ids, clusters, states := make([]string, n), make([]string, n), make([]string, n)
 	times := make([]time.Time, n)
@@ -88,9 +84,6 @@ func (s usageStore) RecordBatch(ctx context.Context, samples []*store.UsageSampl
 	metadata := make([]*string, n)
 	byKey := make(map[usageKey]*store.UsageSample, n)
 	for i, u := range samples {
-		if u.ID == "" {
-			u.ID = store.NewID(store.PrefixUsage)
-		}
 		ids[i], clusters[i], times[i], states[i] = u.ID, u.ClusterID, dbTime(u.SampleTime), string(u.State)
 		cps[i], workers[i], costs[i] = int32(u.ControlPlaneReplicas), int32(u.WorkerReplicas), u.EstimatedHourlyCost
 		if u.Metadata != nil {
@@ -99,7 +92,9 @@ func (s usageStore) RecordBatch(ctx context.Context, samples []*store.UsageSampl
 		}
 		byKey[usageKey{u.ClusterID, times[i]}] = u
 	}
-	rows, err := s.q.Query(ctx, usageRecordBatchSQL, ids, clusters, times, states, cps, workers, costs, metadata)
+	rows, err := s.q.Query(ctx, usageRecordBatchSQL.sql, usageRecordBatchSQL.args(pgx.NamedArgs{"ids": ids,
+		"cluster_ids": clusters, "sample_times": times, "states": states, "control_plane_replicas": cps,
+		"worker_replicas": workers, "costs": costs, "metadata": metadata})...)
 	if err != nil {
 		return mapError(ctx, err, "record usage batch")
 	}
@@ -118,25 +113,25 @@ func (s usageStore) RecordBatch(ctx context.Context, samples []*store.UsageSampl
 }
 
 // List returns the cluster's samples in [from, to), oldest first.
-func (s usageStore) List(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
-	us, err := usageSamples.queryAll(ctx, s.q, usageListSQL, clusterID, dbTime(from), dbTime(to))
+func (s executor) UsageList(ctx context.Context, clusterID string, from, to time.Time) ([]*store.UsageSample, error) {
+	us, err := usageSamples.all(ctx, s.q, usageListSQL, pgx.NamedArgs{"cluster_id": clusterID, "from": dbTime(from), "to": dbTime(to)})
 	return us, mapError(ctx, err, "list usage of cluster "+clusterID)
 }
 
 // SummarizeByCluster aggregates the range's samples per cluster.
-func (s usageStore) SummarizeByCluster(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
-	return s.summarize(ctx, r, "s.cluster_id")
+func (s executor) UsageSummarizeByCluster(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.usageSummarize(ctx, r, "s.cluster_id")
 }
 
 // SummarizeByTeam aggregates the range's samples per team of their cluster.
-func (s usageStore) SummarizeByTeam(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
-	return s.summarize(ctx, r, "c.team")
+func (s executor) UsageSummarizeByTeam(ctx context.Context, r store.UsageRange) ([]store.UsageSummary, error) {
+	return s.usageSummarize(ctx, r, "c.team")
 }
 
 // summarize counts and sums the range's samples in SQL, grouped by key (a
 // column of s, the samples, or c, their clusters), in byte order of key.
 // The sum is exact (NUMERIC) and converted to float64 once.
-func (s usageStore) summarize(ctx context.Context, r store.UsageRange, key string) ([]store.UsageSummary, error) {
+func (s executor) usageSummarize(ctx context.Context, r store.UsageRange, key string) ([]store.UsageSummary, error) {
 	b := psql.Select(key, "count(*)", "COALESCE(sum(s.estimated_hourly_cost), 0)::float8").
 		From("usage_samples s").
 		Where("s.sample_time >= ? AND s.sample_time < ?", dbTime(r.From), dbTime(r.To))

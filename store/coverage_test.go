@@ -1,8 +1,7 @@
-package storetest
+package store_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -13,121 +12,47 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// testValidationCoverage completes the validation group (validation.go):
-// it runs the further invalid cases of this file as that group runs its
-// own (refused, field named, nothing written), and then proves that every
-// exported method taking an argument has at least one invalid-argument
-// case, so a method added to the API without one fails the suite.
-func testValidationCoverage(t *testing.T, setup setupFunc) {
-	t.Run("MoreCases", func(t *testing.T) { t.Parallel(); runRefused(t, setup(t), moreInvalidCases()) })
-	t.Run("StoreMethods", func(t *testing.T) {
-		t.Parallel()
-		var cases []invalidCase
-		for _, mc := range storeMethodCases() {
-			cases = append(cases, mc.invalidCase)
-		}
-		runRefused(t, setup(t), cases)
-	})
-	t.Run("EveryMethod", func(t *testing.T) {
-		t.Parallel()
-		testEveryMethodRefuses(t, setup(t))
-	})
-}
-
-// runRefused runs each case against a validation fixture: it must be
-// ErrInvalidArgument naming its field and write nothing.
-func runRefused(t *testing.T, b *bundle, cases []invalidCase) {
-	t.Helper()
-	fx := newValidationFixture(t, b)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := b.observe(t, fx)
-			b.clock.Advance(time.Second)
-			requireInvalid(t, tc.call(b, fx), tc.field)
-			requireEqual(t, before, b.observe(t, fx), "store after the refused call")
-		})
-	}
-}
-
-// newValidationFixture writes the rows the invalid cases aim at: a READY
-// cluster with a PENDING job, a RUNNING job holding its cluster's lock, and
-// a usage sample. As in testValidation.
-func newValidationFixture(t *testing.T, b *bundle) *validationFixture {
-	t.Helper()
-	fx := &validationFixture{cluster: b.readyCluster(t)}
-	fx.job = b.job(t, fx.cluster.ID, store.JobPostConfigure)
-	fx.running, fx.lock = b.startedJob(t, "w1", time.Hour)
-	requireNoErr(t, b.s.Usage.Record(b.ctx, &store.UsageSample{ClusterID: fx.cluster.ID, SampleTime: epoch,
-		State: store.ClusterReady}), "record a sample")
-	return fx
-}
-
-// methodCase is an invalid call of a method of *store.Store (or of a
-// transaction-bound one), made by reflection on the method's name, so the
-// case provably calls the method it claims to.
-type methodCase struct {
-	method string // "Store.Claim"
-	invalidCase
-}
-
-// testEveryMethodRefuses runs every invalid case of the suite (those of
-// durations.go included, so a duration the heartbeat cannot tick at is
-// among them) through a
-// Store whose sub-stores record their calls, and fails unless every method
-// that takes an argument (see methodsNeedingCases) was refused at least
-// once. A sub-store case must reach exactly one sub-store method, and is
-// credited to it; a Store method case must be refused before it reaches
-// any sub-store.
-func testEveryMethodRefuses(t *testing.T, b *bundle) {
-	fx := newValidationFixture(t, b)
-	rec := &recorder{}
-	recorded := *b.s
-	recorded.Stores = rec.wrap(b.s.Stores)
-	rb := *b
-	rb.s = &recorded
-
+// TestEveryMethodRefusesBadInput runs every invalid case (those of
+// durations_test.go included, so a duration the heartbeat cannot tick at
+// is among them) on a Store whose Observer records the operations, and
+// fails unless every method that takes an argument (see
+// methodsNeedingCases) was refused at least once. Each case must reach
+// exactly one operation of the user API, to which it is credited, and
+// never the backend.
+func TestEveryMethodRefusesBadInput(t *testing.T) {
+	b, fx := newBundle(t), newValidationFixture()
 	credits := map[string]int{}
-	subStoreCases, storeCases := allSubStoreCases(), storeMethodCases()
-	for _, mc := range durationCases() {
-		if strings.HasPrefix(mc.method, "Store.") {
-			storeCases = append(storeCases, mc)
-		} else {
-			subStoreCases = append(subStoreCases, mc.invalidCase)
-		}
+	var cases []invalidCase
+	for _, group := range [][]invalidCase{clusterInvalidCases(), jobInvalidCases(), lockInvalidCases(),
+		idempotencyInvalidCases(), rbacInvalidCases(), auditInvalidCases(), outputInvalidCases(),
+		usageInvalidCases(), workerInvalidCases(), edgeInvalidCases(), exactValueCases()} {
+		cases = append(cases, group...)
 	}
-	for _, tc := range subStoreCases {
-		rec.take()
-		err := tc.call(&rb, fx)
-		calls := rec.take()
-		if len(calls) > 1 {
-			t.Errorf("case %s calls %d sub-store methods %v, want one", tc.name, len(calls), calls)
+	for _, mc := range append(storeMethodCases(), durationCases()...) {
+		cases = append(cases, mc.invalidCase)
+	}
+	for _, tc := range cases {
+		b.rec.take()
+		err := refusedCall(b, fx, tc)
+		ops := b.rec.take()
+		if len(ops) == 2 && ops[0] == "Store.BeginTx" {
+			ops = ops[1:] // a case on a transaction-bound Store (onTx) begins it first
+		}
+		if len(ops) != 1 {
+			t.Errorf("case %s calls %d operations %v, want one", tc.name, len(ops), ops)
 			continue
 		}
 		if !isInvalid(err, tc.field) {
 			t.Errorf("case %s: got %v, want ErrInvalidArgument for %q", tc.name, err, tc.field)
 			continue
 		}
-		if len(calls) == 1 {
-			credits[calls[0]]++
-		}
-	}
-	for _, tc := range storeCases {
-		rec.take()
-		err := tc.call(&rb, fx)
-		if calls := rec.take(); len(calls) > 0 {
-			t.Errorf("case %s: %s reached the sub-stores %v before refusing its input", tc.name, tc.method, calls)
-		}
-		if !isInvalid(err, tc.field) {
-			t.Errorf("case %s: got %v, want ErrInvalidArgument for %q", tc.name, err, tc.field)
-			continue
-		}
-		credits[tc.method]++
+		credits[ops[0]]++
 	}
 
 	need, exempt := methodsNeedingCases()
 	for _, m := range need {
 		if credits[m] == 0 {
-			t.Errorf("%s takes arguments but no invalid-argument case refuses one: add a case to storetest", m)
+			t.Errorf("%s takes arguments but no invalid-argument case refuses one: add a case", m)
 		}
 	}
 	for m := range credits {
@@ -139,17 +64,41 @@ func testEveryMethodRefuses(t *testing.T, b *bundle) {
 		len(need), len(exempt), strings.Join(exempt, ", "))
 }
 
-// isInvalid reports whether err is ErrInvalidArgument naming field.
-func isInvalid(err error, field string) bool {
-	var ve *store.ValidationError
-	return errors.Is(err, store.ErrInvalidArgument) && errors.As(err, &ve) && ve.Field == field
+// TestStoreMethodCases runs the invalid calls of the Store's own methods.
+func TestStoreMethodCases(t *testing.T) {
+	var cases []invalidCase
+	for _, mc := range storeMethodCases() {
+		cases = append(cases, mc.invalidCase)
+	}
+	runRefused(t, cases)
+}
+
+// methodCase is an invalid call of a method of *store.Store (or of a
+// transaction-bound one), made by reflection on the method's name, so the
+// case provably calls the method it claims to.
+type methodCase struct {
+	method string // "Store.Claim"
+	invalidCase
 }
 
 // contextType is the type of a method's first parameter.
 var contextType = reflect.TypeFor[context.Context]()
 
+// subStoreFields returns the sub-store fields of store.Store (Clusters,
+// Jobs, …): its exported fields.
+func subStoreFields() []reflect.StructField {
+	var out []reflect.StructField
+	st := reflect.TypeFor[store.Store]()
+	for i := range st.NumField() {
+		if f := st.Field(i); f.IsExported() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // methodsNeedingCases lists, as "Clusters.Create" or "Store.Claim", every
-// exported method of the sub-store interfaces (the fields of store.Stores),
+// exported method of the sub-stores (the exported fields of store.Store),
 // of *store.Store, of *store.Tx (its own, not those of the Store it
 // embeds) and of *store.Heartbeat that takes an argument besides its
 // context: each must have an invalid-argument case. exempt lists those
@@ -164,12 +113,10 @@ func methodsNeedingCases() (need, exempt []string) {
 		}
 		exempt = append(exempt, name)
 	}
-	stores := reflect.TypeFor[store.Stores]()
-	for i := range stores.NumField() {
-		f := stores.Field(i)
+	for _, f := range subStoreFields() {
 		for j := range f.Type.NumMethod() {
 			m := f.Type.Method(j)
-			add(f.Name+"."+m.Name, params(m.Type, 0))
+			add(f.Name+"."+m.Name, params(m.Type, 1))
 		}
 	}
 	storeType := reflect.TypeFor[*store.Store]()
@@ -200,18 +147,6 @@ func params(fn reflect.Type, skip int) []reflect.Type {
 		out = append(out, fn.In(i))
 	}
 	return out
-}
-
-// allSubStoreCases returns every invalid case that calls a sub-store
-// method (and the worker cases of validation.go, which call none).
-func allSubStoreCases() []invalidCase {
-	var all []invalidCase
-	for _, cases := range [][]invalidCase{clusterInvalidCases(), jobInvalidCases(), lockInvalidCases(),
-		idempotencyInvalidCases(), rbacInvalidCases(), auditInvalidCases(), outputInvalidCases(),
-		usageInvalidCases(), workerInvalidCases(), moreInvalidCases(), exactValueCases()} {
-		all = append(all, cases...)
-	}
-	return all
 }
 
 // callMethod calls recv's exported method name by reflection with ctx and

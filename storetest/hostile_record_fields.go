@@ -45,7 +45,7 @@ func idempotencyStringFields() []stringField {
 	const scope = "hostile"
 	return []stringField{
 		{op: "Reserve", field: "scope", max: store.MaxNameLen, required: true,
-			write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 				k, err := reserveAndGet(b, store.IdempotencyReservation{Scope: v, Key: uniq("k"), RequestHash: "h"})
 				if err != nil {
 					return "", err
@@ -53,7 +53,7 @@ func idempotencyStringFields() []stringField {
 				return k.Scope, nil
 			}},
 		{op: "Reserve", field: "key", max: store.MaxNameLen, required: true,
-			write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 				k, err := reserveAndGet(b, store.IdempotencyReservation{Scope: scope, Key: v, RequestHash: "h"})
 				if err != nil {
 					return "", err
@@ -61,7 +61,7 @@ func idempotencyStringFields() []stringField {
 				return k.Key, nil
 			}},
 		{op: "Reserve", field: "request_hash", max: store.MaxHashLen, required: true,
-			write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 				k, err := reserveAndGet(b, store.IdempotencyReservation{Scope: scope, Key: uniq("k"), RequestHash: v})
 				if err != nil {
 					return "", err
@@ -69,7 +69,7 @@ func idempotencyStringFields() []stringField {
 				return k.RequestHash, nil
 			}},
 		{op: "Complete", field: "scope", max: store.MaxNameLen, required: true,
-			write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 				k, err := completeAndGet(b, v, uniq("c"))
 				if err != nil {
 					return "", err
@@ -77,7 +77,7 @@ func idempotencyStringFields() []stringField {
 				return k.Scope, nil
 			}},
 		{op: "Complete", field: "key", max: store.MaxNameLen, required: true,
-			write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 				k, err := completeAndGet(b, scope+"-complete", v)
 				if err != nil {
 					return "", err
@@ -101,7 +101,7 @@ func createMappingAndGet(b *bundle, mod func(*store.RBACMapping)) (*store.RBACMa
 // mappingField is a mapping string field written by Create.
 func mappingField(field string, max int, required bool, set func(*store.RBACMapping, string), get func(*store.RBACMapping) string) stringField {
 	return stringField{op: "Create", field: field, max: max, required: required, assigned: field == "mapping.id",
-		write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+		write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 			m, err := createMappingAndGet(b, func(m *store.RBACMapping) { set(m, v) })
 			if err != nil {
 				return "", err
@@ -115,7 +115,7 @@ func rbacStringFields() []stringField {
 	return []stringField{
 		mappingField("mapping.id", store.MaxIDLen, true, func(m *m, v string) { m.ID = v }, func(m *m) string { return m.ID }),
 		{op: "Create", field: "mapping.iam_principal_arn", max: store.MaxARNLen, required: true,
-			write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 				if _, err := createMappingAndGet(b, func(m *m) { m.IAMPrincipalARN = v }); err != nil {
 					return "", err
 				}
@@ -134,7 +134,7 @@ func rbacStringFields() []stringField {
 }
 
 // logAndGet logs the valid event mod makes and reads it back by its actor.
-func logAndGet(b *bundle, fx *validationFixture, mod func(*store.AuditEvent)) (*store.AuditEvent, error) {
+func logAndGet(b *bundle, fx *hostileFixture, mod func(*store.AuditEvent)) (*store.AuditEvent, error) {
 	e := &store.AuditEvent{Actor: uniq("actor"), Action: "cluster.create", TargetClusterID: &fx.cluster.ID, Status: store.AuditSuccess}
 	mod(e)
 	if err := b.s.Audit.Log(b.ctx, e); err != nil {
@@ -153,7 +153,7 @@ func logAndGet(b *bundle, fx *validationFixture, mod func(*store.AuditEvent)) (*
 // eventField is an audit event string field written by Log.
 func eventField(field string, max int, required bool, set func(*store.AuditEvent, string), get func(*store.AuditEvent) string) stringField {
 	return stringField{op: "Log", field: field, max: max, required: required, assigned: field == "event.id",
-		write: func(b *bundle, fx *validationFixture, _ target, v string) (string, error) {
+		write: func(b *bundle, fx *hostileFixture, _ target, v string) (string, error) {
 			e, err := logAndGet(b, fx, func(e *store.AuditEvent) { set(e, v) })
 			if err != nil {
 				return "", err
@@ -172,7 +172,7 @@ func auditStringFields() []stringField {
 			func(e *e) string { return deref(e.UserAgent) }),
 	}
 	return append(fields, tagFields("Log", "event.metadata", nil,
-		func(b *bundle, fx *validationFixture, _ target, md map[string]string) (map[string]string, error) {
+		func(b *bundle, fx *hostileFixture, _ target, md map[string]string) (map[string]string, error) {
 			e, err := logAndGet(b, fx, func(e *e) { e.Metadata = md })
 			if err != nil {
 				return nil, err
@@ -185,7 +185,7 @@ func auditStringFields() []stringField {
 // fixture's cluster.
 func outputField(field string, get func(*store.ClusterOutputs) **string) stringField {
 	return stringField{op: "Upsert", field: "outputs." + field, max: store.MaxTextLen,
-		write: func(b *bundle, fx *validationFixture, _ target, v string) (string, error) {
+		write: func(b *bundle, fx *hostileFixture, _ target, v string) (string, error) {
 			o := &store.ClusterOutputs{ClusterID: fx.cluster.ID}
 			*get(o) = &v
 			if err := b.s.Outputs.Upsert(b.ctx, o); err != nil {
@@ -201,7 +201,7 @@ func outputField(field string, get func(*store.ClusterOutputs) **string) stringF
 
 // freshCluster prepares a cluster of its own for a write, so that reading
 // the write back reads no long value an earlier write left.
-func freshCluster(b *bundle, _ *validationFixture) (target, error) {
+func freshCluster(b *bundle, _ *hostileFixture) (target, error) {
 	c := validCluster()
 	err := b.s.Clusters.Create(b.ctx, c)
 	return target{clusterID: c.ID}, err
@@ -231,7 +231,7 @@ func outputStringFields() []stringField {
 	artifact := func(field string, max int, required bool, set func(*a, string), get func(*a) string) stringField {
 		return stringField{op: "AddArtifact", field: field, max: max, required: required, assigned: field == "artifact.id",
 			prepare: freshCluster,
-			write: func(b *bundle, _ *validationFixture, tg target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, tg target, v string) (string, error) {
 				got, err := addArtifactAndGet(b, tg, func(a *a) { set(a, v) })
 				if err != nil {
 					return "", err
@@ -278,7 +278,7 @@ func recordAndGet(b *bundle, tg target, mod func(*store.UsageSample)) (*store.Us
 func usageStringFields() []stringField {
 	fields := []stringField{
 		{op: "Record", field: "sample.id", max: store.MaxIDLen, required: true, assigned: true, prepare: freshCluster,
-			write: func(b *bundle, _ *validationFixture, tg target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, tg target, v string) (string, error) {
 				s, err := recordAndGet(b, tg, func(s *store.UsageSample) { s.ID = v })
 				if err != nil {
 					return "", err
@@ -287,7 +287,7 @@ func usageStringFields() []stringField {
 			}},
 	}
 	metadata := tagFields("Record", "sample.metadata", freshCluster,
-		func(b *bundle, _ *validationFixture, tg target, md map[string]string) (map[string]string, error) {
+		func(b *bundle, _ *hostileFixture, tg target, md map[string]string) (map[string]string, error) {
 			s, err := recordAndGet(b, tg, func(s *store.UsageSample) { s.Metadata = md })
 			if err != nil {
 				return nil, err

@@ -22,7 +22,7 @@ func createAndGet(b *bundle, mod func(*store.Cluster)) (*store.Cluster, error) {
 // clusterField is a cluster string field written by Create.
 func clusterField(field string, max int, required bool, set func(*store.Cluster, string), get func(*store.Cluster) string) stringField {
 	return stringField{op: "Create", field: field, max: max, required: required,
-		write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+		write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 			c, err := createAndGet(b, func(c *store.Cluster) { set(c, v) })
 			if err != nil {
 				return "", err
@@ -33,11 +33,11 @@ func clusterField(field string, max int, required bool, set func(*store.Cluster,
 
 // tagFields are the key and the value fields of a tag map that write
 // stores (on the prepared target, when prepare is set) and reads back.
-func tagFields(op, field string, prepare func(*bundle, *validationFixture) (target, error),
-	write func(b *bundle, fx *validationFixture, tg target, tags map[string]string) (map[string]string, error)) []stringField {
+func tagFields(op, field string, prepare func(*bundle, *hostileFixture) (target, error),
+	write func(b *bundle, fx *hostileFixture, tg target, tags map[string]string) (map[string]string, error)) []stringField {
 	return []stringField{
 		{op: op, field: field + " key", max: store.MaxNameLen, required: true, prepare: prepare, core: prepare != nil,
-			write: func(b *bundle, fx *validationFixture, tg target, v string) (string, error) {
+			write: func(b *bundle, fx *hostileFixture, tg target, v string) (string, error) {
 				got, err := write(b, fx, tg, map[string]string{v: "value"})
 				if err != nil || len(got) != 1 || got[v] != "value" {
 					return fmt.Sprint(got), err
@@ -45,7 +45,7 @@ func tagFields(op, field string, prepare func(*bundle, *validationFixture) (targ
 				return v, nil
 			}},
 		{op: op, field: field + "[k]", max: store.MaxTextLen, prepare: prepare, core: prepare != nil,
-			write: func(b *bundle, fx *validationFixture, tg target, v string) (string, error) {
+			write: func(b *bundle, fx *hostileFixture, tg target, v string) (string, error) {
 				got, err := write(b, fx, tg, map[string]string{"k": v})
 				if err != nil || len(got) != 1 {
 					return fmt.Sprint(got), err
@@ -59,7 +59,7 @@ func clusterStringFields() []stringField {
 	type c = store.Cluster
 	fields := []stringField{
 		{op: "Create", field: "cluster.id", max: store.MaxIDLen, required: true, assigned: true,
-			write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 				got, err := createAndGet(b, func(c *c) { c.ID = v })
 				if err != nil {
 					return "", err
@@ -85,7 +85,7 @@ func clusterStringFields() []stringField {
 		clusterField("cluster.credentials_mode", store.MaxNameLen, false, func(c *c, v string) { c.CredentialsMode = &v },
 			func(c *c) string { return deref(c.CredentialsMode) }),
 		{op: "Update", field: "update.credentials_mode", max: store.MaxNameLen,
-			write: func(b *bundle, fx *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, fx *hostileFixture, _ target, v string) (string, error) {
 				if _, err := b.s.Clusters.Update(b.ctx, fx.cluster.ID, store.ClusterUpdate{CredentialsMode: &v}); err != nil {
 					return "", err
 				}
@@ -97,7 +97,7 @@ func clusterStringFields() []stringField {
 			}},
 	}
 	fields = append(fields, tagFields("Create", "cluster.request_tags", nil,
-		func(b *bundle, _ *validationFixture, _ target, tags map[string]string) (map[string]string, error) {
+		func(b *bundle, _ *hostileFixture, _ target, tags map[string]string) (map[string]string, error) {
 			got, err := createAndGet(b, func(c *c) { c.RequestTags = tags })
 			if err != nil {
 				return nil, err
@@ -105,7 +105,7 @@ func clusterStringFields() []stringField {
 			return got.RequestTags, nil
 		})...)
 	fields = append(fields, tagFields("Create", "cluster.effective_tags", nil,
-		func(b *bundle, _ *validationFixture, _ target, tags map[string]string) (map[string]string, error) {
+		func(b *bundle, _ *hostileFixture, _ target, tags map[string]string) (map[string]string, error) {
 			got, err := createAndGet(b, func(c *c) { c.EffectiveTags = tags })
 			if err != nil {
 				return nil, err
@@ -113,7 +113,7 @@ func clusterStringFields() []stringField {
 			return got.EffectiveTags, nil
 		})...)
 	return append(fields, tagFields("Update", "update.effective_tags", nil,
-		func(b *bundle, fx *validationFixture, _ target, tags map[string]string) (map[string]string, error) {
+		func(b *bundle, fx *hostileFixture, _ target, tags map[string]string) (map[string]string, error) {
 			if _, err := b.s.Clusters.Update(b.ctx, fx.cluster.ID, store.ClusterUpdate{EffectiveTags: &tags}); err != nil {
 				return nil, err
 			}
@@ -126,14 +126,14 @@ func clusterStringFields() []stringField {
 }
 
 // pendingJob prepares a PENDING job on the fixture's cluster.
-func pendingJob(b *bundle, fx *validationFixture) (target, error) {
+func pendingJob(b *bundle, fx *hostileFixture) (target, error) {
 	j := &store.Job{ClusterID: fx.cluster.ID, JobType: store.JobPostConfigure}
 	err := b.s.Jobs.Create(b.ctx, j)
 	return target{jobID: j.ID}, err
 }
 
 // runningJob prepares a RUNNING job on a new READY cluster, with its lock.
-func runningJob(b *bundle, _ *validationFixture) (target, error) {
+func runningJob(b *bundle, _ *hostileFixture) (target, error) {
 	c := validCluster(withStatus(store.ClusterReady))
 	if err := b.s.Clusters.Create(b.ctx, c); err != nil {
 		return target{}, err
@@ -155,11 +155,11 @@ func jobAfter(b *bundle, tg target) (*store.Job, error) { return b.s2.Jobs.GetBy
 
 // jobErrorFields are the code and message fields of a job write that
 // records an error: write makes it on the prepared job.
-func jobErrorFields(op string, prepare func(*bundle, *validationFixture) (target, error),
+func jobErrorFields(op string, prepare func(*bundle, *hostileFixture) (target, error),
 	write func(b *bundle, tg target) func(code, message string) error) []stringField {
 	field := func(name string, max int, required bool, args func(v string) (code, msg string), get func(*store.Job) *string) stringField {
 		return stringField{op: op, field: name, max: max, required: required, prepare: prepare, core: true,
-			write: func(b *bundle, _ *validationFixture, tg target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, tg target, v string) (string, error) {
 				if err := write(b, tg)(args(v)); err != nil {
 					return "", err
 				}
@@ -180,7 +180,7 @@ func jobErrorFields(op string, prepare func(*bundle, *validationFixture) (target
 func jobStringFields() []stringField {
 	fields := []stringField{
 		{op: "Create", field: "job.id", max: store.MaxIDLen, required: true, assigned: true,
-			write: func(b *bundle, fx *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, fx *hostileFixture, _ target, v string) (string, error) {
 				if err := b.s.Jobs.Create(b.ctx, &store.Job{ID: v, ClusterID: fx.cluster.ID, JobType: store.JobPostConfigure}); err != nil {
 					return "", err
 				}
@@ -192,7 +192,7 @@ func jobStringFields() []stringField {
 			}},
 	}
 	fields = append(fields, tagFields("Create", "job.metadata", nil,
-		func(b *bundle, fx *validationFixture, _ target, md map[string]string) (map[string]string, error) {
+		func(b *bundle, fx *hostileFixture, _ target, md map[string]string) (map[string]string, error) {
 			j := &store.Job{ClusterID: fx.cluster.ID, JobType: store.JobPostConfigure, Metadata: md}
 			if err := b.s.Jobs.Create(b.ctx, j); err != nil {
 				return nil, err
@@ -204,7 +204,7 @@ func jobStringFields() []stringField {
 			return got.Metadata, nil
 		})...)
 	fields = append(fields, tagFields("MarkSucceeded", "metadata", runningJob,
-		func(b *bundle, _ *validationFixture, tg target, md map[string]string) (map[string]string, error) {
+		func(b *bundle, _ *hostileFixture, tg target, md map[string]string) (map[string]string, error) {
 			if _, err := b.s.Jobs.MarkSucceeded(b.ctx, tg.lock, md); err != nil {
 				return nil, err
 			}
@@ -236,7 +236,7 @@ func jobStringFields() []stringField {
 
 // hibernateJob prepares a runnable HIBERNATE job on a new READY cluster,
 // for Claim (the other fixtures' jobs are of other types).
-func hibernateJob(b *bundle, _ *validationFixture) (target, error) {
+func hibernateJob(b *bundle, _ *hostileFixture) (target, error) {
 	c := validCluster(withStatus(store.ClusterReady))
 	if err := b.s.Clusters.Create(b.ctx, c); err != nil {
 		return target{}, err
@@ -247,7 +247,7 @@ func hibernateJob(b *bundle, _ *validationFixture) (target, error) {
 }
 
 // stuckJob prepares a RUNNING job whose lock has expired.
-func stuckJob(b *bundle, _ *validationFixture) (target, error) {
+func stuckJob(b *bundle, _ *hostileFixture) (target, error) {
 	tg, err := hibernateJob(b, nil)
 	if err != nil {
 		return tg, err
@@ -272,7 +272,7 @@ func stuckJob(b *bundle, _ *validationFixture) (target, error) {
 func workerStringFields() []stringField {
 	fields := []stringField{
 		{op: "Claim", field: "worker_id", max: store.MaxNameLen, required: true, prepare: hibernateJob, core: true,
-			write: func(b *bundle, _ *validationFixture, _ target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, _ target, v string) (string, error) {
 				claimed, err := b.s.Claim(b.ctx, store.ClaimParams{WorkerID: v, LockTTL: time.Hour,
 					JobTypes: []store.JobType{store.JobHibernate}})
 				if err != nil {
@@ -285,7 +285,7 @@ func workerStringFields() []stringField {
 				return auditActor(b, claimed.Job.ID, store.ActionJobStart, l.LockedBy)
 			}},
 		{op: "Acquire", field: "worker_id", max: store.MaxNameLen, required: true, prepare: hibernateJob, core: true,
-			write: func(b *bundle, _ *validationFixture, tg target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, tg target, v string) (string, error) {
 				j, err := b.s.Jobs.GetByID(b.ctx, tg.jobID)
 				if err != nil {
 					return "", err
@@ -300,7 +300,7 @@ func workerStringFields() []stringField {
 				return l.LockedBy, nil
 			}},
 		{op: "RecoverStuck", field: "actor", max: store.MaxARNLen, required: true, prepare: stuckJob, core: true,
-			write: func(b *bundle, _ *validationFixture, tg target, v string) (string, error) {
+			write: func(b *bundle, _ *hostileFixture, tg target, v string) (string, error) {
 				if _, err := b.s.RecoverStuck(b.ctx, v, store.MaxLimit); err != nil {
 					return "", err
 				}
@@ -320,7 +320,7 @@ func workerStringFields() []stringField {
 		}
 	})...)
 	return append(fields, tagFields("Finish(Succeeded)", "metadata", runningJob,
-		func(b *bundle, _ *validationFixture, tg target, md map[string]string) (map[string]string, error) {
+		func(b *bundle, _ *hostileFixture, tg target, md map[string]string) (map[string]string, error) {
 			if _, err := b.s.Finish(b.ctx, tg.lock, store.Succeeded(md)); err != nil {
 				return nil, err
 			}

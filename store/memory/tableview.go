@@ -11,15 +11,15 @@ type tableOverlay[R any] struct {
 	uniq map[*uniqueIndex[R]]map[string]string
 }
 
-// tv is a table as one caller sees it: the committed rows under the
+// tableView is a table as one caller sees it: the committed rows under the
 // caller's overlay (none for a read outside a transaction).
-type tv[R any] struct {
+type tableView[R any] struct {
 	t *table[R]
 	o *tableOverlay[R] // nil: read-only view of committed data
 }
 
 // written reports whether the caller's overlay holds a version of row id.
-func (v tv[R]) written(id string) bool {
+func (v tableView[R]) written(id string) bool {
 	if v.o == nil {
 		return false
 	}
@@ -29,10 +29,10 @@ func (v tv[R]) written(id string) bool {
 
 // clean reports whether the caller has written nothing to the table, so
 // the committed rows and indexes are exactly what it sees.
-func (v tv[R]) clean() bool { return v.o == nil || len(v.o.rows) == 0 }
+func (v tableView[R]) clean() bool { return v.o == nil || len(v.o.rows) == 0 }
 
 // get returns the row with primary key id, or nil.
-func (v tv[R]) get(id string) *R {
+func (v tableView[R]) get(id string) *R {
 	if v.o != nil {
 		if r, ok := v.o.rows[id]; ok {
 			return r
@@ -42,7 +42,7 @@ func (v tv[R]) get(id string) *R {
 }
 
 // put stores r under id in the overlay.
-func (v tv[R]) put(id string, r *R) {
+func (v tableView[R]) put(id string, r *R) {
 	if v.o.rows == nil {
 		v.o.rows = make(map[string]*R)
 	}
@@ -65,7 +65,7 @@ func (v tv[R]) put(id string, r *R) {
 }
 
 // del deletes the row with primary key id in the overlay.
-func (v tv[R]) del(id string) {
+func (v tableView[R]) del(id string) {
 	if v.o.rows == nil {
 		v.o.rows = make(map[string]*R)
 	}
@@ -75,7 +75,7 @@ func (v tv[R]) del(id string) {
 // lookup returns the row holding unique key k of index u, and its primary
 // key, or nil. Index entries are only hints: the row found must still have
 // the key, since the overlay may have changed it.
-func (v tv[R]) lookup(u *uniqueIndex[R], k string) (string, *R) {
+func (v tableView[R]) lookup(u *uniqueIndex[R], k string) (string, *R) {
 	holds := func(id string) *R {
 		r := v.get(id)
 		if r == nil {
@@ -102,7 +102,7 @@ func (v tv[R]) lookup(u *uniqueIndex[R], k string) (string, *R) {
 }
 
 // all yields every row.
-func (v tv[R]) all() iter.Seq2[string, *R] {
+func (v tableView[R]) all() iter.Seq2[string, *R] {
 	return func(yield func(string, *R) bool) {
 		for id, r := range v.t.rows {
 			if !v.written(id) && !yield(id, r) {
@@ -114,7 +114,7 @@ func (v tv[R]) all() iter.Seq2[string, *R] {
 }
 
 // in yields the rows whose key in group index g is k.
-func (v tv[R]) in(g group[R], k string) iter.Seq2[string, *R] {
+func (v tableView[R]) in(g group[R], k string) iter.Seq2[string, *R] {
 	return func(yield func(string, *R) bool) {
 		for id, r := range g.members(k) {
 			if !v.written(id) && !yield(id, r) {
@@ -129,7 +129,7 @@ func (v tv[R]) in(g group[R], k string) iter.Seq2[string, *R] {
 }
 
 // overlayRows yields the overlay's live rows that match.
-func (v tv[R]) overlayRows(match func(*R) bool) iter.Seq2[string, *R] {
+func (v tableView[R]) overlayRows(match func(*R) bool) iter.Seq2[string, *R] {
 	return func(yield func(string, *R) bool) {
 		if v.o == nil {
 			return
@@ -146,7 +146,7 @@ func (v tv[R]) overlayRows(match func(*R) bool) iter.Seq2[string, *R] {
 // as the caller sees them: the first committed row the overlay left alone,
 // or an overlay row of the group that sorts before it. It visits each
 // group once, plus the overlay once.
-func (v tv[R]) heads(x *orderedIndex[R]) iter.Seq2[string, *R] {
+func (v tableView[R]) heads(x *orderedIndex[R]) iter.Seq2[string, *R] {
 	return func(yield func(string, *R) bool) {
 		ov := make(map[string]*R) // the overlay's first row of each group
 		for _, r := range v.overlayRows(func(*R) bool { return true }) {

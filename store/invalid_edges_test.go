@@ -1,8 +1,9 @@
-package storetest
+package store_test
 
 import (
 	"encoding/json"
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/ocpctl/ocpstore/store"
@@ -62,11 +63,12 @@ func eventsAfter(cursor string) func(*bundle, *validationFixture) error {
 	}
 }
 
-// moreInvalidCases extends validation.go's cases: forged cursors, times out
+// edgeInvalidCases extends the cases of invalid_test.go and
+// invalid_records_test.go: forged cursors, times out
 // of range, and refusals of every sub-store method for which that file has
 // none of a kind (a too long or NUL-holding ID, an oversized batch, a body
 // that is not UTF-8).
-func moreInvalidCases() []invalidCase {
+func edgeInvalidCases() []invalidCase {
 	return []invalidCase{
 		// Clusters.
 		{"ClustersAfterCursorNotBase64", "cursor", clustersAfter(store.ClusterFilters{}, cursorNotBase64)},
@@ -244,6 +246,28 @@ func moreInvalidCases() []invalidCase {
 		{"SummarizeByTeamOverColumnSize", "range.team", func(b *bundle, _ *validationFixture) error {
 			_, err := b.s.Usage.SummarizeByTeam(b.ctx, store.UsageRange{From: epoch, To: epoch.Add(time.Hour), Team: &tooLong255})
 			return err
+		}},
+	}
+}
+
+// exactValueCases are values a backend could not give back as given,
+// refused before it (storetest's ExactValues group shows that every value
+// accepted comes back exactly).
+func exactValueCases() []invalidCase {
+	upper := "6F1C2A9E-4B7D-4C1E-9A3B-2D5E8F7A1B0C"
+	return []invalidCase{
+		{"ZonedIPv6Address", "event.ip_address", logEvent(func(e *store.AuditEvent) {
+			e.IPAddress = ptr(netip.MustParseAddr("fe80::1%eth0"))
+		})},
+		{"UpperCaseOwnerID", "cluster.owner_id", createCluster(func(c *store.Cluster) { c.OwnerID = &upper })},
+		{"MixedCaseOwnerID", "cluster.owner_id", createCluster(func(c *store.Cluster) {
+			c.OwnerID = ptr("6f1c2a9e-4b7d-4c1e-9a3b-2d5e8f7a1B0c")
+		})},
+		{"UpperCaseTargetUserID", "event.target_user_id", logEvent(func(e *store.AuditEvent) { e.TargetUserID = &upper })},
+		{"UpperCaseOwnerIDFilter", "filters.owner_id", listClusters(store.ClusterFilters{OwnerID: &upper})},
+		{"NegativeZeroCost", "sample.estimated_hourly_cost", func(b *bundle, fx *validationFixture) error {
+			return b.s.Usage.Record(b.ctx, &store.UsageSample{ClusterID: fx.cluster.ID, SampleTime: epoch.Add(time.Hour),
+				State: store.ClusterReady, EstimatedHourlyCost: ptr(math.Copysign(0, -1))})
 		}},
 	}
 }
