@@ -95,7 +95,7 @@ type flakyBackend struct {
 
 const beginEvery, commitEvery = 5, 7
 
-func (b *flakyBackend) Begin(ctx context.Context, opts store.TxOptions) (store.BackendTx, error) {
+func (b *flakyBackend) Begin(ctx context.Context, opts store.TxOptions) (store.ExecutorTx, error) {
 	if b.begins.Add(1)%beginEvery == 0 {
 		return nil, fmt.Errorf("injected: connection refused: %w", store.ErrUnavailable)
 	}
@@ -103,16 +103,16 @@ func (b *flakyBackend) Begin(ctx context.Context, opts store.TxOptions) (store.B
 	if err != nil {
 		return nil, err
 	}
-	return &flakyTx{BackendTx: tx, b: b}, nil
+	return &flakyTx{ExecutorTx: tx, b: b}, nil
 }
 
 type flakyTx struct {
-	store.BackendTx
+	store.ExecutorTx
 	b *flakyBackend
 }
 
 func (t *flakyTx) Commit(ctx context.Context) error {
-	if err := t.BackendTx.Commit(ctx); err != nil {
+	if err := t.ExecutorTx.Commit(ctx); err != nil {
 		return err
 	}
 	if t.b.commits.Add(1)%commitEvery == 0 {

@@ -36,7 +36,7 @@
 // job and cluster rows, which skips locked rows and so never waits; then
 // the lock rows, in cluster order), Finish and FinishMany (the clusters, in
 // ID order, then the fenced writes and the releases), Requeue and
-// RecoverStuck (cluster, lock row, job) and DeleteExpired (the expired lock
+// RecoverStuck (cluster, lock row, job) and ReleaseExpired (the expired lock
 // rows in cluster order) cannot wait for each other in a cycle. A plain
 // Acquire, Extend or Release locks only the lock row. The deterministic
 // tests in lockorder_test.go reproduce each deadlock the old order caused.

@@ -331,13 +331,13 @@ func TestLockOrderFinishVsDuplicateFencedWrite(t *testing.T) {
 	}
 }
 
-// TestLockOrderDeleteExpired: two DeleteExpired calls whose plans visit the
+// TestLockOrderReleaseExpired: two ReleaseExpired calls whose plans visit the
 // expired lock rows in different orders (a sequential scan in table order,
 // an index scan in expiry order), as different parameters or statistics
 // can make them. Each locked rows as its scan met them: the torture test
-// found the deadlock. DeleteExpired now locks the rows in cluster order
+// found the deadlock. ReleaseExpired now locks the rows in cluster order
 // before it updates them.
-func TestLockOrderDeleteExpired(t *testing.T) {
+func TestLockOrderReleaseExpired(t *testing.T) {
 	t.Parallel()
 	e := newLockOrderEnv(t)
 	ctx := t.Context()
@@ -379,16 +379,16 @@ func TestLockOrderDeleteExpired(t *testing.T) {
 	seqDone, idxDone := make(chan error, 1), make(chan error, 1)
 	go func() { _, err := bySeqScan.JobLocks.ReleaseExpired(ctx); seqDone <- err }()
 	if _, returned := e.doneOrWaiting(t, "lo-seqscan", seqDone); returned {
-		t.Fatal("DeleteExpired did not wait for the held row")
+		t.Fatal("ReleaseExpired did not wait for the held row")
 	}
 	go func() { _, err := byIndex.JobLocks.ReleaseExpired(ctx); idxDone <- err }()
 	if _, returned := e.doneOrWaiting(t, "lo-indexscan", idxDone); returned {
-		t.Fatal("the second DeleteExpired did not wait for the held row")
+		t.Fatal("the second ReleaseExpired did not wait for the held row")
 	}
 	release()
 	for name, err := range map[string]error{"sequential scan": <-seqDone, "index scan": <-idxDone} {
 		if err != nil {
-			t.Errorf("DeleteExpired by %s: %v", name, err)
+			t.Errorf("ReleaseExpired by %s: %v", name, err)
 		}
 	}
 }
