@@ -32,7 +32,7 @@ func TestCommandPostgresUnderConnectionKills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const killer = "ocpstore-worker-killer"
+	const killer = "ocpsim-killer"
 	cfg.PoolConfig.ConnConfig.RuntimeParams["application_name"] = killer
 	cfg.PoolConfig.MinConns, cfg.PoolConfig.MaxConns = 0, 1
 	admin, err := postgres.NewPool(t.Context(), cfg)

@@ -1,5 +1,7 @@
-// Command worker simulates the control plane's worker fleet on ocpstore and
-// verifies that the store kept its promises.
+// Command ocpsim simulates the control plane's worker fleet on ocpstore,
+// with injected faults, and verifies that the store kept its promises. It
+// is a tool for testing the store under adversity; the program to read to
+// learn the worker API is examples/worker.
 //
 // It seeds clusters with a queue of jobs each (CREATE, then HIBERNATE and
 // RESUME pairs, then usually DESTROY), runs several workers that Claim jobs,
@@ -20,8 +22,8 @@
 // final status is what the state machine says its jobs' outcomes imply. It
 // exits 1 if a check fails.
 //
-//	go run ./examples/worker                       # in memory
-//	go run ./examples/worker -database-url postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+//	go run ./cmd/ocpsim                       # in memory
+//	go run ./cmd/ocpsim -database-url postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 //
 // On PostgreSQL the simulation runs in a schema of its own, created and
 // migrated for the run and dropped afterwards (see -schema), because its
@@ -62,14 +64,19 @@ type options struct {
 
 // parseFlags parses args; it returns flag.ErrHelp for -h.
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs := flag.NewFlagSet("ocpsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: go run ./examples/worker [flags]
+		fmt.Fprint(stderr, `usage: go run ./cmd/ocpsim [flags]
 
-Simulates a fleet of workers running cluster jobs on ocpstore, with injected
-faults, then verifies the store's record of the run (exit status 1 if a check
-fails). Runs in memory unless a PostgreSQL URL is given.
+ocpsim simulates a fleet of workers running cluster jobs on ocpstore, with
+injected faults (transient errors, workers stalling past their lock's
+expiry, cancelled jobs), then verifies the store's record of the run (exit
+status 1 if a check fails, 2 if it could not run).
+
+Backend: in memory by default; PostgreSQL with -database-url (or
+DATABASE_URL), in a schema of the run's own, created, migrated and dropped
+afterwards (see -schema).
 
 Flags:
 `)
@@ -118,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeStore()
 
-	fmt.Fprintf(stdout, "ocpstore worker simulation on %s: %d clusters, %d workers, fault rate %.2f, seed %d\n",
+	fmt.Fprintf(stdout, "ocpstore simulation on %s: %d clusters, %d workers, fault rate %.2f, seed %d\n",
 		backend, o.cfg.Clusters, o.cfg.Workers, o.cfg.FaultRate, o.cfg.Seed)
 	rep, err := Run(ctx, s, o.cfg)
 	if err != nil {
