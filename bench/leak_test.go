@@ -10,9 +10,9 @@ import (
 
 // TestMain fails the package's tests when a goroutine they started (a
 // heartbeat, a pool's health check, a server) is still running after the
-// last one: every test must stop what it starts. The only exceptions are
-// the goroutines testcontainers keeps by design when postgrestest starts a
-// container (see postgrestest.LeakOptions).
+// last one: every test must stop what it starts. postgrestest.LeakOptions
+// names the exceptions a registered postgrestest.Fallback needs (none here:
+// this module registers none).
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, postgrestest.LeakOptions()...)
 }
