@@ -131,7 +131,7 @@ func (s executor) AuditPurge(ctx context.Context, before time.Time) (int64, erro
 	})
 	if isPermissionDenied(err) {
 		return 0, mapError(ctx, err, "purge audit events: Purge is an owner operation"+
-			" (the application role may not DELETE from audit_events): run it as the owner role")
+			" (the application role may not DELETE from audit_events): run it as the owner role (README: Security)")
 	}
 	if err != nil {
 		return 0, mapError(ctx, err, "purge audit events")

@@ -59,7 +59,7 @@ var AppGrants = []Grant{
 // role and the statement's object. It usually means the wrong role runs the
 // operation: Migrate and Audit.Purge need the owner role; the service runs
 // as the application role (README: Security).
-var ErrPermissionDenied = errors.New("permission denied (README: Security)")
+var ErrPermissionDenied = errors.New("permission denied")
 
 // GrantApplication gives role exactly AppGrants on ocpstore's schema (the
 // current schema of pool's connections, where Migrate creates the tables),
@@ -75,18 +75,25 @@ func GrantApplication(ctx context.Context, pool *pgxpool.Pool, role string) erro
 	}
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		var schema *string
-		var owner bool
-		err := tx.QueryRow(ctx, "SELECT current_schema(),"+
-			" EXISTS (SELECT FROM pg_class c WHERE c.oid = to_regclass($2) AND pg_has_role($1, c.relowner, 'MEMBER'))",
-			role, VersionTable).Scan(&schema, &owner)
+		var migrated, roleOwns, iOwn bool
+		err := tx.QueryRow(ctx, "SELECT current_schema(), c.oid IS NOT NULL,"+
+			" coalesce(pg_has_role($1, c.relowner, 'MEMBER'), false),"+
+			" coalesce(pg_has_role(current_user, c.relowner, 'MEMBER'), false)"+
+			" FROM (SELECT) AS one LEFT JOIN pg_class c ON c.oid = to_regclass($2)",
+			role, VersionTable).Scan(&schema, &migrated, &roleOwns, &iOwn)
 		if err != nil {
 			return err
 		}
-		if schema == nil {
+		switch {
+		case schema == nil:
 			return errors.New("no current schema (search_path names no existing schema)")
-		}
-		if owner {
+		case !migrated:
+			return fmt.Errorf("%s not found in schema %q: run Migrate first", VersionTable, *schema)
+		case roleOwns:
 			return fmt.Errorf("role %q owns ocpstore's tables (or is a member of their owner): the application role must be another role", role)
+		case !iOwn:
+			// GRANT by a role without the right only warns; refuse instead.
+			return fmt.Errorf("the current role does not own ocpstore's tables: run GrantApplication as the owner role (README: Security): %w", ErrPermissionDenied)
 		}
 		r, s := pgx.Identifier{role}.Sanitize(), pgx.Identifier{*schema}.Sanitize()
 		stmts := []string{
@@ -126,5 +133,5 @@ func permissionHint(err error, hint string) error {
 	if !isPermissionDenied(err) {
 		return err
 	}
-	return fmt.Errorf("%s: %w: %w", hint, ErrPermissionDenied, err)
+	return fmt.Errorf("%s (README: Security): %w: %w", hint, ErrPermissionDenied, err)
 }

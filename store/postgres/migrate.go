@@ -76,8 +76,17 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...MigrateOption) err
 // migrate is Migrate with the migrations given, so tests can pass their own.
 func migrate(ctx context.Context, pool *pgxpool.Pool, all []Migration, cfg migrateConfig) error {
 	return withMigrateLock(ctx, pool, "migrate", func(conn *pgx.Conn) error {
-		if err := ensureVersionTable(ctx, conn); err != nil {
-			return fmt.Errorf("postgres: migrate: create %s: %w", VersionTable, ownerHint(err))
+		exists, err := versionTableExists(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
+		if !exists {
+			if err := checkCreate(ctx, conn); err != nil {
+				return fmt.Errorf("postgres: migrate: %w", err)
+			}
+			if err := createVersionTable(ctx, conn); err != nil {
+				return fmt.Errorf("postgres: migrate: create %s: %w", VersionTable, ownerHint(err))
+			}
 		}
 		applied, err := readVersion(ctx, conn)
 		if err != nil {
@@ -86,7 +95,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, all []Migration, cfg migra
 		if applied > len(all) {
 			return fmt.Errorf("postgres: migrate: %w", tooNew(applied, len(all)))
 		}
-		if applied < len(all) {
+		if exists && applied < len(all) {
 			if err := checkCreate(ctx, conn); err != nil {
 				return fmt.Errorf("postgres: migrate: %w", err)
 			}
@@ -119,7 +128,7 @@ func checkCreate(ctx context.Context, conn *pgx.Conn) error {
 	if schema == nil || create {
 		return nil // without a schema the migration's own error says more
 	}
-	return fmt.Errorf("role %q may not create tables in schema %q: %w (run migrations as the owner role, README: Security)",
+	return fmt.Errorf("role %q may not create tables in schema %q: run migrations as the owner role (README: Security): %w",
 		role, *schema, ErrPermissionDenied)
 }
 
@@ -186,13 +195,8 @@ func withMigrateLock(ctx context.Context, pool *pgxpool.Pool, op string, fn func
 	return fn(conn)
 }
 
-// ensureVersionTable creates VersionTable holding version 0, unless it
-// exists.
-func ensureVersionTable(ctx context.Context, conn *pgx.Conn) error {
-	exists, err := versionTableExists(ctx, conn)
-	if err != nil || exists {
-		return err
-	}
+// createVersionTable creates VersionTable holding version 0.
+func createVersionTable(ctx context.Context, conn *pgx.Conn) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "CREATE TABLE "+VersionTable+" (version int4 NOT NULL)"); err != nil {
 			return err
