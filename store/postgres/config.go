@@ -134,6 +134,11 @@ func DefaultConfig(connString string) (*Config, error) {
 // replaces it with a fresh one (see probe.go); PoolConfig's own PrepareConn
 // (or BeforeAcquire) hook, if any, then runs on the connections it keeps.
 // Use NewPool rather than pgxpool.NewWithConfig for pools given to New.
+//
+// When the pool would reach a host other than this machine without
+// verifying the server's TLS certificate (sslmode disable, allow, prefer
+// or require), NewPool logs a warning through cfg.Logger, or slog.Default()
+// when it is nil: use sslmode=verify-full (README: Security).
 func NewPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 	if cfg == nil || cfg.PoolConfig == nil {
 		return nil, errors.New("postgres: NewPool: Config and its PoolConfig must not be nil (use DefaultConfig)")
@@ -142,6 +147,11 @@ func NewPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("postgres: NewPool: negative LockTimeout %s", cfg.LockTimeout)
 	}
 	pc := cfg.PoolConfig.Copy()
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	warnUnverified(ctx, logger, &pc.ConnConfig.Config) // see transport.go
 	if cfg.LockTimeout > 0 {
 		if pc.ConnConfig.RuntimeParams == nil {
 			pc.ConnConfig.RuntimeParams = map[string]string{}
