@@ -16,8 +16,8 @@ const secretPW = "s3cr3t-pw-0xdeadbeef"
 
 // newPoolLog runs NewPool on connString with a debug logger and a context
 // already canceled (so it never waits on a network), and returns its
-// error and what it logged.
-func newPoolLog(t *testing.T, connString string) (error, string) {
+// log and its error.
+func newPoolLog(t *testing.T, connString string) (log string, err error) {
 	t.Helper()
 	cfg, err := postgres.DefaultConfig(connString)
 	if err != nil {
@@ -33,7 +33,7 @@ func newPoolLog(t *testing.T, connString string) (error, string) {
 		pool.Close()
 		t.Fatalf("NewPool(%s) with a canceled context succeeded", connString)
 	}
-	return err, buf.String()
+	return buf.String(), err
 }
 
 // TestNewPoolWarnsWithoutTLSVerification: NewPool warns when a host other
@@ -58,7 +58,7 @@ func TestNewPoolWarnsWithoutTLSVerification(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			err, log := newPoolLog(t, c.conn)
+			log, err := newPoolLog(t, c.conn)
 			warned := strings.Contains(log, "level=WARN") && strings.Contains(log, "sslmode=verify-full")
 			switch {
 			case c.warn == "" && warned:
