@@ -100,6 +100,9 @@ func TestNoPasswordInConnectionErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), "127.0.0.1") {
 			t.Errorf("the error %q does not name the host", err)
 		}
+		if !strings.Contains(buf.String(), "pgx: Connect") {
+			t.Errorf("the debug log did not record the failed connection, so it proves nothing:\n%s", buf.String())
+		}
 	}
 	for _, bad := range []string{
 		"postgres://app:" + secretPW + "@127.0.0.1:notaport/db",
