@@ -152,6 +152,9 @@ func (s *Store) retrying(ctx context.Context, maxRetries int, onRetry func(attem
 			return err
 		}
 		s.config.stats.retries.Add(1)
+		if o := s.config.retryObs; o != nil {
+			o.Retry(ctx, attempt+1, err)
+		}
 		if onRetry != nil {
 			onRetry(attempt+1, err)
 		}
