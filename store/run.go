@@ -20,7 +20,8 @@ import "context"
 type Operation struct {
 	// Name is the method: "Clusters.GetByID", "Jobs.MarkSucceeded",
 	// "Store.Claim", "Store.WithTx" (the whole transaction, retries
-	// included: the operations fn makes are reported inside it).
+	// included: the operations fn makes are reported inside it),
+	// "Store.BeginTx", "Tx.Commit", "Tx.Rollback".
 	Name    string
 	Backend string // the backend's Name: "postgres", "memory"
 	InTx    bool   // called on a transaction-bound Store
