@@ -19,12 +19,12 @@ const ScopeName = "github.com/ocpctl/ocpstore/otelstore"
 
 // Attribute keys.
 const (
-	AttrOperation  = attribute.Key("ocpstore.operation")   // "Clusters.GetByID"
-	AttrBackend    = attribute.Key("ocpstore.backend")     // "postgres", "memory"
-	AttrInTx       = attribute.Key("ocpstore.in_tx")       // called on a transaction-bound Store
-	AttrOutcome    = attribute.Key("ocpstore.outcome")     // "ok" or store.ErrorClass
-	AttrErrorClass = attribute.Key("ocpstore.error_class") // store.ErrorClass, on error metrics
-	AttrRetries    = attribute.Key("ocpstore.retries")     // serialization retries of the operation
+	AttrOperation  = attribute.Key("ocpstore.operation")    // "Clusters.GetByID"
+	AttrBackend    = attribute.Key("ocpstore.backend")      // "postgres", "memory"
+	AttrInTx       = attribute.Key("ocpstore.in_tx")        // called on a transaction-bound Store
+	AttrOutcome    = attribute.Key("ocpstore.outcome")      // "ok" or store.ErrorClass
+	AttrErrorClass = attribute.Key("ocpstore.error_class")  // store.ErrorClass, on error metrics
+	AttrRetries    = attribute.Key("ocpstore.retries")      // serialization retries of the operation
 	AttrResult     = attribute.Key("ocpstore.claim.result") // "got" or "empty"
 	AttrLost       = attribute.Key("ocpstore.heartbeat.lost")
 	AttrJobType    = attribute.Key("ocpstore.job_type")
