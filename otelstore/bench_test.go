@@ -3,6 +3,7 @@ package otelstore_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -56,5 +57,52 @@ func benchGetByID(b *testing.B, bk store.Backend, mode string) {
 		if _, err := s.Clusters.GetByID(b.Context(), c.ID); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkGetByIDPaired alternates an uninstrumented and an instrumented
+// GetByID on the same backend, timing each, so that both see the same
+// load of a shared machine; it reports their mean times (none-ns/op,
+// otel-ns/op) and the ratio otel/none.
+func BenchmarkGetByIDPaired(b *testing.B) {
+	for _, backend := range []string{"memory", "postgres"} {
+		b.Run("backend="+backend, func(b *testing.B) {
+			var bk store.Backend = memory.NewBackend()
+			if backend == "postgres" {
+				bk = postgres.NewBackend(postgrestest.New(b).Pool(b))
+			}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
+				sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
+			obs, err := otelstore.NewObserver(otelstore.WithTracerProvider(tp), otelstore.WithMeterProvider(mp))
+			if err != nil {
+				b.Fatal(err)
+			}
+			plain, instr := store.New(bk), store.New(bk, store.WithObserver(obs))
+			c := newCluster("paired-" + store.NewID(store.PrefixCluster))
+			if err := plain.Clusters.Create(b.Context(), c); err != nil {
+				b.Fatal(err)
+			}
+			var none, otel time.Duration
+			n := 0
+			for b.Loop() {
+				for i, s := range []*store.Store{plain, instr} {
+					start := time.Now()
+					if _, err := s.Clusters.GetByID(b.Context(), c.ID); err != nil {
+						b.Fatal(err)
+					}
+					if i == 0 {
+						none += time.Since(start)
+					} else {
+						otel += time.Since(start)
+					}
+				}
+				n++
+			}
+			b.ReportMetric(float64(none.Nanoseconds())/float64(n), "none-ns/op")
+			b.ReportMetric(float64(otel.Nanoseconds())/float64(n), "otel-ns/op")
+			b.ReportMetric(float64(otel)/float64(none), "otel/none")
+		})
 	}
 }

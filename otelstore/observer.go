@@ -3,6 +3,7 @@ package otelstore
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -69,6 +70,25 @@ type Observer struct {
 	claims    metric.Int64Counter
 	locksLost metric.Int64Counter
 	beatFails metric.Int64Counter
+	sets      sync.Map // setKey -> metric.MeasurementOption, so a hot path sorts no attributes
+}
+
+// setKey names one cached attribute set of the operation metrics.
+type setKey struct {
+	op, backend string
+	key         attribute.Key // AttrOutcome or AttrErrorClass
+	class       string
+}
+
+// set returns the attribute set {operation, backend, key: class}, cached.
+func (o *Observer) set(op store.Operation, key attribute.Key, class string) metric.MeasurementOption {
+	k := setKey{op.Name, op.Backend, key, class}
+	if v, ok := o.sets.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	v, _ := o.sets.LoadOrStore(k, metric.WithAttributeSet(attribute.NewSet(AttrOperation.String(op.Name),
+		AttrBackend.String(op.Backend), key.String(class))))
+	return v.(metric.MeasurementOption)
 }
 
 var (
@@ -149,20 +169,19 @@ func (o *Observer) done(ctx context.Context, st *opState, start time.Time, err e
 	if err != nil {
 		outcome = store.ErrorClass(err)
 	}
-	opAttr, beAttr := AttrOperation.String(st.op.Name), AttrBackend.String(st.op.Backend)
-	o.duration.Record(ctx, elapsed, metric.WithAttributes(opAttr, beAttr, AttrOutcome.String(outcome)))
+	o.duration.Record(ctx, elapsed, o.set(st.op, AttrOutcome, outcome))
 	if err != nil {
-		o.errors.Add(ctx, 1, metric.WithAttributes(opAttr, beAttr, AttrErrorClass.String(outcome)))
+		o.errors.Add(ctx, 1, o.set(st.op, AttrErrorClass, outcome))
 	}
 	if isClaim(st.op.Name) && (err == nil || outcome == store.ClassNoJob) {
 		result := "got"
 		if err != nil {
 			result = "empty"
 		}
-		o.claims.Add(ctx, 1, metric.WithAttributes(beAttr, AttrResult.String(result)))
+		o.claims.Add(ctx, 1, metric.WithAttributes(AttrBackend.String(st.op.Backend), AttrResult.String(result)))
 	}
 	if outcome == store.ClassLockLost {
-		o.locksLost.Add(ctx, 1, metric.WithAttributes(opAttr, beAttr))
+		o.locksLost.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(st.op.Name), AttrBackend.String(st.op.Backend)))
 	}
 	span := st.span
 	if span.IsRecording() {
