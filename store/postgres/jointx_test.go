@@ -259,3 +259,50 @@ func TestNewTxOnAConn(t *testing.T) {
 		t.Fatalf("after the commit on the pgx.Conn: %v", err)
 	}
 }
+
+// TestNewTxRequeuesInTheCallersTx: Jobs.Requeue, which a pool-bound Store
+// runs in a short transaction of its own, runs in the caller's: invisible
+// before its commit, undone by its rollback.
+func TestNewTxRequeuesInTheCallersTx(t *testing.T) {
+	db := postgrestest.New(t)
+	pool := db.Pool(t)
+	ctx := t.Context()
+	clock := store.NewManualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := postgres.New(pool, postgres.WithClock(clock))
+	c := joinCluster("join-requeue")
+	if err := s.Clusters.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	j := &store.Job{ClusterID: c.ID, JobType: store.JobCreate}
+	if err := s.Jobs.Create(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, store.ClaimParams{WorkerID: "w", LockTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour) // the lock expired: the job is stuck
+	for _, commit := range []bool{false, true} {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := postgres.NewTx(tx, postgres.WithClock(clock)).Jobs.Requeue(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Jobs.GetByID(ctx, j.ID); err != nil || got.Status != store.JobRunning {
+			t.Fatalf("job outside the caller's transaction after Requeue in it: %+v, %v", got, err)
+		}
+		if commit {
+			err = tx.Commit(ctx)
+		} else {
+			err = tx.Rollback(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool]store.JobStatus{false: store.JobRunning, true: store.JobRetrying}[commit]
+		if got, err := s.Jobs.GetByID(ctx, j.ID); err != nil || got.Status != want {
+			t.Fatalf("commit=%v: job %+v, %v; want %s", commit, got, err, want)
+		}
+	}
+}
