@@ -75,6 +75,10 @@ func (h *Heartbeat) run(s *Store, ttl, interval time.Duration) {
 		}
 		sent := time.Now()
 		l, err := s.JobLocks.Extend(h.ctx, h.Lock(), ttl)
+		lost := err != nil && (errors.Is(err, ErrLockLost) || time.Now().After(presumedLost))
+		if o := s.config.beatObs; err != nil && o != nil && h.ctx.Err() == nil {
+			o.HeartbeatFailed(h.ctx, HeartbeatFailure{Lock: h.Lock(), Err: err, Lost: lost})
+		}
 		switch {
 		case err == nil:
 			h.mu.Lock()
@@ -84,7 +88,7 @@ func (h *Heartbeat) run(s *Store, ttl, interval time.Duration) {
 		case errors.Is(err, ErrLockLost):
 			h.cancel(fmt.Errorf("heartbeat: %w", err))
 			return
-		case time.Now().After(presumedLost):
+		case lost: // no successful extend within the ttl
 			h.cancel(fmt.Errorf("heartbeat: %w: no successful extend within the ttl: %w", ErrLockLost, err))
 			return
 		}

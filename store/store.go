@@ -35,23 +35,32 @@ type Store struct {
 type config struct {
 	retry    RetryPolicy
 	observer Observer
-	backend  string // Backend.Name, for the observer
+	retryObs RetryObserver     // observer, when it is one
+	beatObs  HeartbeatObserver // observer, when it is one
+	backend  string            // Backend.Name, for the observer
 	stats    txCounters
 }
 
-// txCounters are the cumulative transaction counters behind Stats.
+// txCounters are the cumulative counters behind Stats.
 type txCounters struct {
+	operations, errors          atomic.Uint64
 	commits, rollbacks, retries atomic.Uint64
 }
 
-// TxStats counts a Store's transactions since New: those of WithTx and
-// BeginTx, and (Retries) the worker operations run again after a
-// serialization failure. The short transactions a backend runs for one
-// operation (a Claim outside WithTx, say) are the backend's, not counted.
+// TxStats counts a Store's operations and transactions since New, its
+// transaction-bound copies' included. Operations and Errors count every
+// call of the user API (a WithTx once, as a whole, besides the operations
+// fn makes). Commits and Rollbacks count the transactions of WithTx and
+// BeginTx; the short transactions a backend runs for one operation (a
+// Claim outside WithTx, say) are part of that operation, not counted
+// again. Retries counts WithTx's transactions and the worker operations
+// run again after a serialization failure.
 type TxStats struct {
-	Commits   uint64 // transactions committed
-	Rollbacks uint64 // transactions rolled back (errors, panics, retries)
-	Retries   uint64 // transactions or operations run again after a serialization failure
+	Operations uint64 // operations called
+	Errors     uint64 // operations that returned an error (answers such as ErrNoJob included)
+	Commits    uint64 // transactions committed
+	Rollbacks  uint64 // transactions rolled back (errors, panics, retries)
+	Retries    uint64 // transactions or operations run again after a serialization failure
 }
 
 // Option configures New.
@@ -62,7 +71,15 @@ type Option func(*config)
 func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
 
 // WithObserver makes o see every operation of the Store (see Observer).
-func WithObserver(o Observer) Option { return func(c *config) { c.observer = o } }
+// An Observer that also implements RetryObserver or HeartbeatObserver
+// sees those events too.
+func WithObserver(o Observer) Option {
+	return func(c *config) {
+		c.observer = o
+		c.retryObs, _ = o.(RetryObserver)
+		c.beatObs, _ = o.(HeartbeatObserver)
+	}
+}
 
 // New returns a Store over backend b.
 func New(b Backend, opts ...Option) *Store {
@@ -84,10 +101,11 @@ func newStore(b Backend, x Executor, tx ExecutorTx, cfg *config) *Store {
 // InTx reports whether s is bound to a transaction.
 func (s *Store) InTx() bool { return s.tx != nil }
 
-// Stats returns the Store's transaction counters.
+// Stats returns the Store's operation and transaction counters.
 func (s *Store) Stats() TxStats {
 	c := &s.config.stats
-	return TxStats{Commits: c.commits.Load(), Rollbacks: c.rollbacks.Load(), Retries: c.retries.Load()}
+	return TxStats{Operations: c.operations.Load(), Errors: c.errors.Load(),
+		Commits: c.commits.Load(), Rollbacks: c.rollbacks.Load(), Retries: c.retries.Load()}
 }
 
 // bind returns a Store bound to the backend transaction tx. Its calls are

@@ -152,6 +152,9 @@ func (s *Store) retrying(ctx context.Context, maxRetries int, onRetry func(attem
 			return err
 		}
 		s.config.stats.retries.Add(1)
+		if o := s.config.retryObs; o != nil {
+			o.Retry(ctx, attempt+1, err)
+		}
 		if onRetry != nil {
 			onRetry(attempt+1, err)
 		}
@@ -227,17 +230,21 @@ func (s *Store) BeginTx(ctx context.Context, opts ...TxOption) (*Tx, error) {
 }
 
 // Commit commits the transaction. After Commit or Rollback it is ErrTxDone.
+// The Observer sees it as the operation "Tx.Commit" (and Rollback as
+// "Tx.Rollback"), so BeginTx's transactions are traced as WithTx's are.
 func (t *Tx) Commit(ctx context.Context) error {
 	if t.done {
 		return ErrTxDone
 	}
 	t.done = true
-	if err := t.tx.Commit(ctx); err != nil {
-		t.config.stats.rollbacks.Add(1)
-		return fmt.Errorf("commit: %w", err)
-	}
-	t.config.stats.commits.Add(1)
-	return nil
+	return t.run(ctx, "Tx.Commit", func(ctx context.Context, _ Executor) error {
+		if err := t.tx.Commit(ctx); err != nil {
+			t.config.stats.rollbacks.Add(1)
+			return fmt.Errorf("commit: %w", err)
+		}
+		t.config.stats.commits.Add(1)
+		return nil
+	})
 }
 
 // Rollback rolls the transaction back. After Commit or Rollback it does
@@ -248,8 +255,11 @@ func (t *Tx) Rollback(ctx context.Context) error {
 	}
 	t.done = true
 	t.config.stats.rollbacks.Add(1)
-	if err := t.tx.Rollback(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("rollback: %w", err)
-	}
-	return nil
+	ctx = context.WithoutCancel(ctx)
+	return t.run(ctx, "Tx.Rollback", func(ctx context.Context, _ Executor) error {
+		if err := t.tx.Rollback(ctx); err != nil {
+			return fmt.Errorf("rollback: %w", err)
+		}
+		return nil
+	})
 }

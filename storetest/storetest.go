@@ -57,6 +57,7 @@ func RunGroups(t *testing.T, newStores Factory, names ...string) {
 		{"ClaimMany", testClaimMany},
 		{"KeepAlive", testKeepAlive},
 		{"RecoverStuck", testRecoverStuck},
+		{"QueueStats", testQueueStats},
 		{"StateMachine", testStateMachine},
 		{"Tx", testTx},
 		{"TxOuterStore", testOuterStoreInTx},

@@ -23,6 +23,8 @@ type Backend struct {
 var (
 	_ store.Backend    = (*Backend)(nil)
 	_ store.ExecutorTx = (*backendTx)(nil)
+
+	_ store.QueueStatsExecutor = executor{}
 )
 
 // Option configures New: a BackendOption (WithClock), or WithStoreOptions.

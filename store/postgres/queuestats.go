@@ -9,63 +9,23 @@ import (
 	"github.com/ocpctl/ocpstore/store"
 )
 
-// QueueReport is the state of the job queue at one moment, by job type: what
-// an operator checks first (`ocpstore queue`) and what a metrics exporter
-// turns into gauges (queue depth, age of the oldest runnable job).
-type QueueReport struct {
-	// At is the database's statement_timestamp() when the report was read:
-	// the "now" of every category below, and what ages are measured from.
-	At time.Time
-	// ByType has one entry per store.JobTypes(), in that order, with zero
-	// counts included, so a gauge per type never disappears.
-	ByType []JobQueue
-}
+// QueueReport is store.QueueReport, kept under this name for callers of
+// QueueStats.
+type QueueReport = store.QueueReport
 
-// JobQueue is the queue of one job type. Every unfinished job (PENDING,
-// RETRYING, RUNNING) is in exactly one of its four categories.
-type JobQueue struct {
-	JobType store.JobType
-	// Runnable: PENDING, or RETRYING whose retry time has passed; Since is
-	// when the longest-waiting one became runnable (its creation, or its
-	// retry time). Claim takes these, oldest first, except while their
-	// cluster is locked or an older job of their cluster is unfinished.
-	Runnable QueueCount
-	// Retrying: RETRYING, waiting for a retry time still ahead; Since is
-	// when the longest-waiting one was set to retry (its last update).
-	Retrying QueueCount
-	// Running: RUNNING with a live lock of its own; Since is the start of
-	// the longest-running attempt.
-	Running QueueCount
-	// Stuck: RUNNING without a live lock of its own (its worker stopped
-	// heartbeating); Since is the start of the oldest such attempt. These
-	// are what Store.RecoverStuck requeues or fails.
-	Stuck QueueCount
-}
+// JobQueue is store.JobQueue.
+type JobQueue = store.JobQueue
 
-// QueueCount is how many jobs are in one category and since when the
-// longest-waiting of them has been.
-type QueueCount struct {
-	Count int
-	// Since is the moment the category's longest-waiting job entered it (see
-	// each JobQueue field); zero when Count is 0.
-	Since time.Time
-}
-
-// Age is how long the category's longest-waiting job has been in it at time
-// at (a QueueReport's At); 0 when the category is empty.
-func (c QueueCount) Age(at time.Time) time.Duration {
-	if c.Count == 0 {
-		return 0
-	}
-	return at.Sub(c.Since)
-}
+// QueueCount is store.QueueCount.
+type QueueCount = store.QueueCount
 
 // queueStatsSQL counts unfinished jobs by type and category in one
 // statement, with one "now" for every comparison. It reads the jobs of the
 // partial indexes on unfinished jobs only, plus each running job's lock row
-// (job_locks' primary key). $1 job types.
+// (job_locks' primary key). $1 job types, $2 the injected clock's now or
+// NULL.
 var queueStatsSQL = `
-WITH now AS (SELECT statement_timestamp() AS at),
+WITH now AS (SELECT COALESCE($2::timestamptz, statement_timestamp()) AS at),
 unfinished AS (
     SELECT j.job_type, j.status, j.created_at, j.retry_at, j.updated_at, j.started_at,
            j.status = ` + literals(store.JobPending) + ` OR
@@ -93,24 +53,29 @@ GROUP BY now.at, t.job_type, t.ord
 ORDER BY t.ord`
 
 // QueueStats reads the job queue's state through pool in one statement, on
-// the database's clock. It is a read of the PostgreSQL backend only, not of
-// the store contract: the memory backend's queue is in its process.
+// the database's clock. Store.QueueStats is the same read through a Store,
+// on either backend.
 func QueueStats(ctx context.Context, pool *pgxpool.Pool) (*QueueReport, error) {
-	rows, err := pool.Query(ctx, queueStatsSQL, allJobTypes)
+	return executor{conn{q: pooled{pool}}}.JobsQueueStats(ctx)
+}
+
+// JobsQueueStats implements store.QueueStatsExecutor in one statement.
+func (e executor) JobsQueueStats(ctx context.Context) (*store.QueueReport, error) {
+	rows, err := e.q.Query(ctx, queueStatsSQL, allJobTypes, e.now())
 	if err != nil {
 		return nil, mapError(ctx, err, "queue stats")
 	}
 	defer rows.Close()
-	report := &QueueReport{}
+	report := &store.QueueReport{}
 	for rows.Next() {
-		var q JobQueue
+		var q store.JobQueue
 		var since [4]*time.Time
 		err := rows.Scan(&report.At, &q.JobType, &q.Runnable.Count, &since[0], &q.Retrying.Count, &since[1],
 			&q.Running.Count, &since[2], &q.Stuck.Count, &since[3])
 		if err != nil {
 			return nil, mapError(ctx, err, "queue stats")
 		}
-		for i, c := range []*QueueCount{&q.Runnable, &q.Retrying, &q.Running, &q.Stuck} {
+		for i, c := range []*store.QueueCount{&q.Runnable, &q.Retrying, &q.Running, &q.Stuck} {
 			if since[i] != nil {
 				c.Since = *since[i]
 			}
