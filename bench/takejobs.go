@@ -29,20 +29,51 @@ type takeJobs func(ctx context.Context, worker int) (int, error)
 // the takeJobs it returns and stops it in the returned function: using
 // such an API is a new drainVariant, nothing else.
 type drainVariant struct {
-	batch int
-	start func(ctx context.Context, s *store.Store, workers int) (takeJobs, func(), error)
+	batch    int
+	coalesce bool // batch 1 through a store.Coalescer
+	start    func(ctx context.Context, s *store.Store, workers int) (takeJobs, func(), error)
 }
 
 // variantFor is the store's variant for a batch size: 1 is Claim then
-// Finish, one job per transaction each; b > 1 is ClaimMany(b) then
-// FinishMany of the whole batch, two transactions per batch.
-func variantFor(batch int) drainVariant {
-	if batch == 1 {
+// Finish, one job per transaction each (coalesced, through a
+// store.Coalescer, unless plain); b > 1 is ClaimMany(b) then FinishMany
+// of the whole batch, two transactions per batch.
+func variantFor(batch int, plain bool) drainVariant {
+	switch {
+	case batch == 1 && plain:
 		return drainVariant{batch: 1, start: startClaimFinish}
+	case batch == 1:
+		return drainVariant{batch: 1, coalesce: true, start: startCoalesced}
 	}
 	return drainVariant{batch: batch, start: func(ctx context.Context, s *store.Store, workers int) (takeJobs, func(), error) {
 		return startClaimManyFinishMany(ctx, s, workers, batch)
 	}}
+}
+
+// variantsFor is the variants of the batch sizes: batch 1 coalesced,
+// plain, or both (coalesced first), as coalesce says ("true", "false",
+// "both"); the larger batches as they are.
+func variantsFor(batches []int, coalesce string) []drainVariant {
+	var out []drainVariant
+	for _, b := range batches {
+		if b == 1 && coalesce != "false" {
+			out = append(out, variantFor(1, false))
+		}
+		if b > 1 || coalesce != "true" {
+			out = append(out, variantFor(b, true))
+		}
+	}
+	return out
+}
+
+// key names the variant in the result lines: "batch=1 workers=8", with
+// " coalesce=false" after it for the plain batch 1.
+func (v drainVariant) key(workers int) string {
+	k := fmt.Sprintf("batch=%d workers=%d", v.batch, workers)
+	if v.batch == 1 && !v.coalesce {
+		k += " coalesce=false"
+	}
+	return k
 }
 
 // claimParams are the claim parameters of each of n workers.
@@ -72,6 +103,33 @@ func startClaimFinish(_ context.Context, s *store.Store, workers int) (takeJobs,
 		return 1, nil
 	}
 	return take, func() {}, nil
+}
+
+// startCoalesced is the coalesced batch=1 variant: each worker calls
+// Claim, then Finish with a success, on one store.Coalescer the workers
+// share, which sends the concurrent calls as one ClaimMany and one
+// FinishMany. The workers share one WorkerID, the process's, as they must
+// to coalesce (see store.Coalescer).
+func startCoalesced(_ context.Context, s *store.Store, _ int) (takeJobs, func(), error) {
+	co, err := store.NewCoalescer(s, store.CoalescerOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	p := store.ClaimParams{WorkerID: "bench-process", LockTTL: drainTTL}
+	take := func(ctx context.Context, _ int) (int, error) {
+		c, err := co.Claim(ctx, p)
+		if errors.Is(err, store.ErrNoJob) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("claim: %w", err)
+		}
+		if _, err := co.Finish(ctx, c.Lock, store.Succeeded(nil)); err != nil {
+			return 0, fmt.Errorf("finish: %w", err)
+		}
+		return 1, nil
+	}
+	return take, co.Close, nil
 }
 
 // startClaimManyFinishMany is the batched variant: each worker calls
