@@ -181,7 +181,7 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := drain(ctx, db.URL, 3, jobs, v); err != nil {
+		if _, _, err := drain(ctx, db.URL, 3, jobs, v); err != nil {
 			t.Fatalf("%s, history %v: %v", v.key(3), history, err)
 		}
 		after, err := takeSnapshot(ctx, pool, storeTables, false, false)

@@ -61,7 +61,7 @@ func runDrain(ctx context.Context, o *options, srv *server, out io.Writer) error
 			}
 			rate := perSecond(int64(o.jobs), elapsed)
 			rows[i].v, rows[i].rates = v, append(rows[i].rates, rate)
-			fmt.Fprintf(out, "  round %d %-30s %d jobs in %v, %.0f jobs/s\n", round+1, v.key(o.workers)+":", o.jobs,
+			fmt.Fprintf(out, "  round %d %-41s %d jobs in %v, %.0f jobs/s\n", round+1, v.key(o.workers)+":", o.jobs,
 				elapsed.Round(time.Millisecond), rate)
 		}
 	}
@@ -134,7 +134,10 @@ func (q *storeQueue) run(ctx context.Context, workers int, v drainVariant, profi
 			return 0, err
 		}
 	}
-	elapsed, err := drain(ctx, q.srv.urlFor(q.name), workers, q.jobs, v)
+	elapsed, note, err := drain(ctx, q.srv.urlFor(q.name), workers, q.jobs, v)
+	if note != "" {
+		fmt.Fprintf(q.out, "    %s\n", note)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("drain %s: %w", v.key(workers), err)
 	}
@@ -214,19 +217,19 @@ func copyHistory(ctx context.Context, pool *pgxpool.Pool, n int, at time.Time) e
 
 // drain works the queue of jobs down with workers workers, each taking
 // jobs as variant v does, each with a connection of its own, and returns
-// the time from the start to the last job finished. The pool is opened and
-// its connections set up before the clock starts.
-func drain(ctx context.Context, dbURL string, workers, jobs int, v drainVariant) (time.Duration, error) {
+// the time from the start to the last job finished, and the variant's
+// note on the run. The pool is opened and its connections set up before
+// the clock starts.
+func drain(ctx context.Context, dbURL string, workers, jobs int, v drainVariant) (_ time.Duration, note string, _ error) {
 	pool, err := openPool(ctx, dbURL, workers)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer pool.Close()
 	take, stop, err := v.start(ctx, postgres.New(pool), workers)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	defer stop()
 	var finished atomic.Int64
 	var once sync.Once
 	var firstErr error
@@ -248,7 +251,8 @@ func drain(ctx context.Context, dbURL string, workers, jobs int, v drainVariant)
 		})
 	}
 	wg.Wait()
-	return time.Since(start), firstErr
+	elapsed := time.Since(start)
+	return elapsed, stop(), firstErr
 }
 
 // verifyDrain checks that the queue of n jobs was worked exactly once:

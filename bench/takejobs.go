@@ -26,12 +26,13 @@ type takeJobs func(ctx context.Context, worker int) (int, error)
 // coalesces concurrent Claim and Finish calls (a worker pool or a
 // claimer/completer of the library that claims for all idle workers in
 // one statement and completes in batches) starts it in start, calls it in
-// the takeJobs it returns and stops it in the returned function: using
-// such an API is a new drainVariant, nothing else.
+// the takeJobs it returns and stops it in the returned function, which
+// may return a line about the run for the report (or ""): using such an
+// API is a new drainVariant, nothing else.
 type drainVariant struct {
 	batch    int
 	coalesce bool // batch 1 through a store.Coalescer
-	start    func(ctx context.Context, s *store.Store, workers int) (takeJobs, func(), error)
+	start    func(ctx context.Context, s *store.Store, workers int) (takeJobs, func() string, error)
 }
 
 // variantFor is the store's variant for a batch size: 1 is Claim then
@@ -45,7 +46,7 @@ func variantFor(batch int, plain bool) drainVariant {
 	case batch == 1:
 		return drainVariant{batch: 1, coalesce: true, start: startCoalesced}
 	}
-	return drainVariant{batch: batch, start: func(ctx context.Context, s *store.Store, workers int) (takeJobs, func(), error) {
+	return drainVariant{batch: batch, start: func(ctx context.Context, s *store.Store, workers int) (takeJobs, func() string, error) {
 		return startClaimManyFinishMany(ctx, s, workers, batch)
 	}}
 }
@@ -87,7 +88,7 @@ func claimParams(n int) []store.ClaimParams {
 
 // startClaimFinish is the batch=1 variant: each worker calls Claim, then
 // Finish with a success.
-func startClaimFinish(_ context.Context, s *store.Store, workers int) (takeJobs, func(), error) {
+func startClaimFinish(_ context.Context, s *store.Store, workers int) (takeJobs, func() string, error) {
 	ps := claimParams(workers)
 	take := func(ctx context.Context, worker int) (int, error) {
 		c, err := s.Claim(ctx, ps[worker])
@@ -102,7 +103,7 @@ func startClaimFinish(_ context.Context, s *store.Store, workers int) (takeJobs,
 		}
 		return 1, nil
 	}
-	return take, func() {}, nil
+	return take, func() string { return "" }, nil
 }
 
 // startCoalesced is the coalesced batch=1 variant: each worker calls
@@ -110,7 +111,7 @@ func startClaimFinish(_ context.Context, s *store.Store, workers int) (takeJobs,
 // share, which sends the concurrent calls as one ClaimMany and one
 // FinishMany. The workers share one WorkerID, the process's, as they must
 // to coalesce (see store.Coalescer).
-func startCoalesced(_ context.Context, s *store.Store, _ int) (takeJobs, func(), error) {
+func startCoalesced(_ context.Context, s *store.Store, _ int) (takeJobs, func() string, error) {
 	co, err := store.NewCoalescer(s, store.CoalescerOptions{})
 	if err != nil {
 		return nil, nil, err
@@ -129,12 +130,18 @@ func startCoalesced(_ context.Context, s *store.Store, _ int) (takeJobs, func(),
 		}
 		return 1, nil
 	}
-	return take, co.Close, nil
+	return take, func() string {
+		co.Close()
+		st := co.Stats()
+		return fmt.Sprintf("coalescer: %d claims in %d ClaimMany (%.1f per call), %d finishes in %d FinishMany (%.1f per call)",
+			st.Claims, st.ClaimBatches, float64(st.Claims)/float64(max(st.ClaimBatches, 1)),
+			st.Finishes, st.FinishBatches, float64(st.Finishes)/float64(max(st.FinishBatches, 1)))
+	}, nil
 }
 
 // startClaimManyFinishMany is the batched variant: each worker calls
 // ClaimMany(batch), then FinishMany with a success for every job claimed.
-func startClaimManyFinishMany(_ context.Context, s *store.Store, workers, batch int) (takeJobs, func(), error) {
+func startClaimManyFinishMany(_ context.Context, s *store.Store, workers, batch int) (takeJobs, func() string, error) {
 	ps := claimParams(workers)
 	take := func(ctx context.Context, worker int) (int, error) {
 		cs, err := s.ClaimMany(ctx, ps[worker], batch)
@@ -159,5 +166,5 @@ func startClaimManyFinishMany(_ context.Context, s *store.Store, workers, batch 
 		}
 		return len(cs), nil
 	}
-	return take, func() {}, nil
+	return take, func() string { return "" }, nil
 }
