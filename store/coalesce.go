@@ -69,8 +69,9 @@ type CoalescerOptions struct {
 // batch is cancelled only when every caller in it has left; it runs with
 // the values (not the deadline) of the context of its first caller.
 //
-// A Coalescer holds no goroutine while idle; Close refuses further calls
-// and waits for the batches in flight.
+// An Observer of the Store sees the batches (Store.ClaimMany,
+// Store.FinishMany), not the calls. A Coalescer holds no goroutine while
+// idle; Close refuses further calls and waits for the batches in flight.
 type Coalescer struct {
 	s   *Store
 	max int
