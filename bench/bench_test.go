@@ -225,11 +225,18 @@ func TestDrainResultLine(t *testing.T) {
 		}
 	}
 	var names []string
-	for _, v := range variantsFor([]int{1, 100}, "both") {
+	for _, v := range variantsFor([]int{1, 100}, "both", []int{1}) {
 		names = append(names, v.key(8))
 	}
 	if got := strings.Join(names, "; "); got != "batch=1 workers=8; batch=1 workers=8 coalesce=false; batch=100 workers=8" {
 		t.Errorf("variants of -coalesce both: %s", got)
+	}
+	names = nil
+	for _, v := range variantsFor([]int{1}, "true", []int{1, 2}) {
+		names = append(names, drainResult(v, 8, 1))
+	}
+	if got := strings.Join(names, "; "); got != "drain batch=1 workers=8 jobs_per_sec=1; drain batch=1 workers=8 in_flight=2 jobs_per_sec=1" {
+		t.Errorf("variants of -in-flight 1,2: %s", got)
 	}
 }
 

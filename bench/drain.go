@@ -45,7 +45,7 @@ func runDrain(ctx context.Context, o *options, srv *server, out io.Writer) error
 		return err
 	}
 	defer q.close(ctx, o.keep)
-	variants := variantsFor(o.batches, o.coalesce)
+	variants := variantsFor(o.batches, o.coalesce, o.inFlight)
 	fmt.Fprintf(out, "drain (burn-down): database %s, %d pre-inserted no-op jobs on as many READY clusters,\n"+
 		"  %d workers with a connection each, batch sizes %v (batch 1 coalesced: %s), %d rounds each\n",
 		q.name, o.jobs, o.workers, o.batches, o.coalesce, o.rounds)

@@ -62,7 +62,7 @@ func runPeer(ctx context.Context, o *options, srv *server, out, logs io.Writer) 
 	for _, w := range o.riverWorkers {
 		sides = append(sides, &peerSide{river: true, workers: w})
 	}
-	for _, v := range variantsFor(o.batches, o.coalesce) {
+	for _, v := range variantsFor(o.batches, o.coalesce, o.inFlight) {
 		sides = append(sides, &peerSide{workers: o.workers, v: v})
 	}
 	fmt.Fprintf(out, "peer (burn-down, River and the store alternated): %d pre-inserted no-op jobs per run, %d rounds;\n"+

@@ -32,6 +32,7 @@ type takeJobs func(ctx context.Context, worker int) (int, error)
 type drainVariant struct {
 	batch    int
 	coalesce bool // batch 1 through a store.Coalescer
+	inFlight int  // the Coalescer's MaxInFlight
 	start    func(ctx context.Context, s *store.Store, workers int) (takeJobs, func() string, error)
 }
 
@@ -40,25 +41,36 @@ type drainVariant struct {
 // store.Coalescer, unless plain); b > 1 is ClaimMany(b) then FinishMany
 // of the whole batch, two transactions per batch.
 func variantFor(batch int, plain bool) drainVariant {
+	return variantIn(batch, plain, 1)
+}
+
+// variantIn is variantFor with the Coalescer's MaxInFlight.
+func variantIn(batch int, plain bool, inFlight int) drainVariant {
 	switch {
 	case batch == 1 && plain:
 		return drainVariant{batch: 1, start: startClaimFinish}
 	case batch == 1:
-		return drainVariant{batch: 1, coalesce: true, start: startCoalesced}
+		return drainVariant{batch: 1, coalesce: true, inFlight: inFlight,
+			start: func(ctx context.Context, s *store.Store, workers int) (takeJobs, func() string, error) {
+				return startCoalesced(ctx, s, inFlight)
+			}}
 	}
 	return drainVariant{batch: batch, start: func(ctx context.Context, s *store.Store, workers int) (takeJobs, func() string, error) {
 		return startClaimManyFinishMany(ctx, s, workers, batch)
 	}}
 }
 
-// variantsFor is the variants of the batch sizes: batch 1 coalesced,
-// plain, or both (coalesced first), as coalesce says ("true", "false",
-// "both"); the larger batches as they are.
-func variantsFor(batches []int, coalesce string) []drainVariant {
+// variantsFor is the variants of the batch sizes: batch 1 coalesced (once
+// per MaxInFlight of inFlight), plain, or both (coalesced first), as
+// coalesce says ("true", "false", "both"); the larger batches as they
+// are.
+func variantsFor(batches []int, coalesce string, inFlight []int) []drainVariant {
 	var out []drainVariant
 	for _, b := range batches {
-		if b == 1 && coalesce != "false" {
-			out = append(out, variantFor(1, false))
+		for _, k := range inFlight {
+			if b == 1 && coalesce != "false" {
+				out = append(out, variantIn(1, false, k))
+			}
 		}
 		if b > 1 || coalesce != "true" {
 			out = append(out, variantFor(b, true))
@@ -71,8 +83,11 @@ func variantsFor(batches []int, coalesce string) []drainVariant {
 // " coalesce=false" after it for the plain batch 1.
 func (v drainVariant) key(workers int) string {
 	k := fmt.Sprintf("batch=%d workers=%d", v.batch, workers)
-	if v.batch == 1 && !v.coalesce {
+	switch {
+	case v.batch == 1 && !v.coalesce:
 		k += " coalesce=false"
+	case v.coalesce && v.inFlight > 1:
+		k += fmt.Sprintf(" in_flight=%d", v.inFlight)
 	}
 	return k
 }
@@ -111,8 +126,8 @@ func startClaimFinish(_ context.Context, s *store.Store, workers int) (takeJobs,
 // share, which sends the concurrent calls as one ClaimMany and one
 // FinishMany. The workers share one WorkerID, the process's, as they must
 // to coalesce (see store.Coalescer).
-func startCoalesced(_ context.Context, s *store.Store, _ int) (takeJobs, func() string, error) {
-	co, err := store.NewCoalescer(s, store.CoalescerOptions{})
+func startCoalesced(_ context.Context, s *store.Store, inFlight int) (takeJobs, func() string, error) {
+	co, err := store.NewCoalescer(s, store.CoalescerOptions{MaxInFlight: inFlight})
 	if err != nil {
 		return nil, nil, err
 	}

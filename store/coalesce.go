@@ -18,7 +18,8 @@ import (
 // The shape is leader/follower, not a timer: a call that finds no batch of
 // its kind in flight starts one at once (a lone caller waits for nothing
 // but its own round trip), and calls arriving while a batch is in flight
-// queue up and go out together, up to MaxBatch, as soon as it returns.
+// queue up and go out together, up to MaxBatch, as soon as it returns
+// (with MaxInFlight n, as soon as fewer than n batches are in flight).
 // Batches run on a goroutine of their own, which exits when its queue is
 // empty, so a caller can always leave when its context ends.
 
@@ -39,6 +40,13 @@ type CoalescerOptions struct {
 	// ClaimMany, the items of its FinishMany): 0 means MaxLimit, else
 	// between 1 and MaxLimit.
 	MaxBatch int
+	// MaxInFlight bounds how many batches of one kind (the Claims of one
+	// ClaimParams, the Finishes) are in flight at once: 0 means 1, the
+	// River-like shape in which every call arriving during a batch waits
+	// for the next. More lets a call start a batch of its own while
+	// fewer are in flight: smaller batches, but more of the database's
+	// connections and cores at work. At most MaxLimit.
+	MaxInFlight int
 }
 
 // Coalescer combines the Claim and Finish calls that the workers of one
@@ -73,8 +81,9 @@ type CoalescerOptions struct {
 // Store.FinishMany), not the calls. A Coalescer holds no goroutine while
 // idle; Close refuses further calls and waits for the batches in flight.
 type Coalescer struct {
-	s   *Store
-	max int
+	s        *Store
+	max      int
+	inFlight int // MaxInFlight
 
 	mu       sync.Mutex
 	closed   bool
@@ -102,7 +111,14 @@ func NewCoalescer(s *Store, opts CoalescerOptions) (*Coalescer, error) {
 	if max < 1 || max > MaxLimit {
 		return nil, invalid("max_batch", "must be 0 or between 1 and %d", MaxLimit)
 	}
-	return &Coalescer{s: s, max: max, claims: map[string]*claimQueue{}}, nil
+	inFlight := opts.MaxInFlight
+	if inFlight == 0 {
+		inFlight = 1
+	}
+	if inFlight < 1 || inFlight > MaxLimit {
+		return nil, invalid("max_in_flight", "must be 0 or between 1 and %d", MaxLimit)
+	}
+	return &Coalescer{s: s, max: max, inFlight: inFlight, claims: map[string]*claimQueue{}}, nil
 }
 
 // Close refuses further calls with ErrCoalescerClosed and waits until the

@@ -17,7 +17,7 @@ type claimAnswer struct {
 type claimQueue struct {
 	params  ClaimParams
 	waiting []*waiter[claimAnswer]
-	busy    bool // a batch goroutine runs this queue
+	runners int // batch goroutines running this queue, at most MaxInFlight
 }
 
 // Claim is Store.Claim, coalesced with the concurrent Claims of equal
@@ -49,8 +49,8 @@ func (c *Coalescer) Claim(ctx context.Context, p ClaimParams) (*Claimed, error) 
 		c.claims[key] = q
 	}
 	q.waiting = append(q.waiting, w)
-	if !q.busy {
-		q.busy = true
+	if q.runners < c.inFlight {
+		q.runners++
 		c.running.Add(1)
 		go c.runClaims(key, q)
 	}
@@ -76,15 +76,16 @@ func claimKey(p ClaimParams) string {
 }
 
 // runClaims sends q's waiting Claims, up to MaxBatch a time, until q is
-// empty, and then retires q.
+// empty, and then retires q unless another runner still runs it.
 func (c *Coalescer) runClaims(key string, q *claimQueue) {
 	defer c.running.Done()
 	for {
 		c.mu.Lock()
 		n := min(len(q.waiting), c.max)
 		if n == 0 {
-			q.busy = false
-			delete(c.claims, key)
+			if q.runners--; q.runners == 0 {
+				delete(c.claims, key)
+			}
 			c.mu.Unlock()
 			return
 		}

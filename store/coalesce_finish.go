@@ -22,7 +22,7 @@ type finishCall struct {
 // finishQueue holds the waiting Finishes.
 type finishQueue struct {
 	waiting []*finishCall
-	busy    bool // a batch goroutine runs the queue
+	runners int // batch goroutines running the queue, at most MaxInFlight
 }
 
 // Finish is Store.Finish, coalesced with the concurrent Finishes into one
@@ -55,8 +55,8 @@ func (c *Coalescer) Finish(ctx context.Context, lock *JobLock, o Outcome) (*Job,
 	}
 	q := &c.finishes
 	q.waiting = append(q.waiting, call)
-	if !q.busy {
-		q.busy = true
+	if q.runners < c.inFlight {
+		q.runners++
 		c.running.Add(1)
 		go c.runFinishes()
 	}
@@ -80,7 +80,7 @@ func (c *Coalescer) runFinishes() {
 		c.mu.Lock()
 		batch := c.takeFinishes()
 		if len(batch) == 0 {
-			q.busy = false
+			q.runners--
 			c.mu.Unlock()
 			return
 		}
@@ -116,7 +116,8 @@ func (c *Coalescer) runFinishes() {
 // takeFinishes takes the next batch out of the queue: up to MaxBatch
 // calls in their order, no job twice (a second Finish of a job waits for
 // the next batch, where it meets the first one's result, as it would one
-// after the other). Under Coalescer.mu.
+// after the other; with MaxInFlight above 1 it may meet the first one in
+// flight, as concurrent Finishes do). Under Coalescer.mu.
 func (c *Coalescer) takeFinishes() []*finishCall {
 	q := &c.finishes
 	var batch []*finishCall

@@ -284,6 +284,33 @@ func TestCoalescerMaxBatch(t *testing.T) {
 	}
 }
 
+// TestCoalescerMaxInFlight: with MaxInFlight 2, a Claim arriving while one
+// batch is in flight starts a second at once; the next waits for either.
+func TestCoalescerMaxInFlight(t *testing.T) {
+	b := newCoalesceBundle(t, store.CoalescerOptions{MaxInFlight: 2})
+	out := make(chan claimResult, 8)
+	p := claimParams("proc-1")
+	b.claim(b.ctx, 0, p, out)
+	first := <-b.g.claims
+	b.claim(b.ctx, 1, p, out)
+	second := <-b.g.claims // sent while first is in flight
+	for i := 2; i <= 4; i++ {
+		b.claim(b.ctx, i, p, out)
+	}
+	b.queued(3)
+	second.reply <- gateClaimReply{}
+	<-out
+	third := <-b.g.claims
+	if first.p.Max != 1 || second.p.Max != 1 || third.p.Max != 3 {
+		t.Fatalf("batches of %d, %d, %d claims, want 1, 1, 3", first.p.Max, second.p.Max, third.p.Max)
+	}
+	third.reply <- gateClaimReply{}
+	first.reply <- gateClaimReply{}
+	for range 4 {
+		<-out
+	}
+}
+
 // TestCoalescerQueuedClaimCancelled: a caller that leaves while queued
 // gets ctx.Err() and nothing is sent for it.
 func TestCoalescerQueuedClaimCancelled(t *testing.T) {
@@ -513,6 +540,11 @@ func TestCoalescerRefuses(t *testing.T) {
 	for _, n := range []int{-1, store.MaxLimit + 1} {
 		if _, err := store.NewCoalescer(s, store.CoalescerOptions{MaxBatch: n}); !isInvalid(err, "max_batch") {
 			t.Errorf("MaxBatch %d: got %v", n, err)
+		}
+	}
+	for _, n := range []int{-1, store.MaxLimit + 1} {
+		if _, err := store.NewCoalescer(s, store.CoalescerOptions{MaxInFlight: n}); !isInvalid(err, "max_in_flight") {
+			t.Errorf("MaxInFlight %d: got %v", n, err)
 		}
 	}
 	co, err := store.NewCoalescer(s, store.CoalescerOptions{})
