@@ -97,9 +97,9 @@ func runPeer(ctx context.Context, o *options, srv *server, out, logs io.Writer) 
 // and for every store side and every River side the ratio line: the
 // median and range of the per-round ratios store / River.
 func printPeer(out io.Writer, sides []*peerSide) {
-	fmt.Fprintf(out, "\n%-28s %10s %13s\n", "peer (burn-down)", "jobs/s", "range")
+	fmt.Fprintf(out, "\n%-42s %10s %13s\n", "peer (burn-down)", "jobs/s", "range")
 	for _, s := range sides {
-		fmt.Fprintf(out, "%-28s %10.0f %13s\n", s.name(), median(s.rates), spreadInt(s.rates))
+		fmt.Fprintf(out, "%-42s %10.0f %13s\n", s.name(), median(s.rates), spreadInt(s.rates))
 	}
 	fmt.Fprintln(out)
 	for _, s := range sides {
