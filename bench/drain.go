@@ -300,6 +300,8 @@ func printDrain(out io.Writer, rows []drainRow) {
 		switch {
 		case r.v.batch > 1:
 			name = fmt.Sprintf("ClaimMany+FinishMany (batch %d)", r.v.batch)
+		case r.v.coalesce && r.v.inFlight > 1:
+			name = fmt.Sprintf("Claim+Finish coalesced, %d in flight", r.v.inFlight)
 		case r.v.coalesce:
 			name = "Claim+Finish coalesced"
 		}
