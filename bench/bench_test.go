@@ -147,8 +147,9 @@ func TestGeneratedRowsAreStoreRows(t *testing.T) {
 	}
 }
 
-// TestDrainWorksEveryJobOnce drains a small queue one job at a time and in
-// batches, and verifies the run as the drain mode does.
+// TestDrainWorksEveryJobOnce drains a small queue one job at a time (plain
+// and through a store.Coalescer) and in batches, and verifies the run as
+// the drain mode does.
 func TestDrainWorksEveryJobOnce(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.New(t)
@@ -166,8 +167,13 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
-	for i, batch := range []int{1, 7, 1, 7} {
-		history := i >= 2
+	variants := []drainVariant{variantFor(1, true), variantFor(1, false), variantFor(7, true)}
+	for i := range 2 * len(variants) {
+		history, v := i >= len(variants), variants[i%len(variants)]
+		batch := v.batch
+		if v.coalesce {
+			batch = 3 // at most one job per worker per batch
+		}
 		if err := resetQueue(ctx, pool, jobs, rng, history); err != nil {
 			t.Fatal(err)
 		}
@@ -175,15 +181,15 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := drain(ctx, db.URL, 3, jobs, variantFor(batch)); err != nil {
-			t.Fatalf("batch %d, history %v: %v", batch, history, err)
+		if _, _, err := drain(ctx, db.URL, 3, jobs, v); err != nil {
+			t.Fatalf("%s, history %v: %v", v.key(3), history, err)
 		}
 		after, err := takeSnapshot(ctx, pool, storeTables, false, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := verifyDrain(ctx, pool, jobs); err != nil {
-			t.Errorf("batch %d, history %v: %v", batch, history, err)
+			t.Errorf("%s, history %v: %v", v.key(3), history, err)
 		}
 		// The profile's counters saw the drain and only the drain: two
 		// audit events per job (start and success), every job updated, a
@@ -194,9 +200,9 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 		loaded := after.tables["jobs"].inserts - before.tables["jobs"].inserts
 		commits := after.commits - before.commits
 		if audit != 2*jobs || updated < jobs || loaded != 0 || commits < int64(jobs/batch) || after.walLSN <= before.walLSN {
-			t.Errorf("batch %d, history %v: profile counted %d audit inserts, %d job updates, %d job inserts, %d commits, WAL %d..%d; "+
+			t.Errorf("%s, history %v: profile counted %d audit inserts, %d job updates, %d job inserts, %d commits, WAL %d..%d; "+
 				"want %d, >= %d, 0, >= %d, growing",
-				batch, history, audit, updated, loaded, commits, before.walLSN, after.walLSN, 2*jobs, jobs, jobs/batch)
+				v.key(3), history, audit, updated, loaded, commits, before.walLSN, after.walLSN, 2*jobs, jobs, jobs/batch)
 		}
 	}
 }
@@ -204,11 +210,33 @@ func TestDrainWorksEveryJobOnce(t *testing.T) {
 func TestDrainResultLine(t *testing.T) {
 	t.Parallel()
 	// The format issue 11 asks for: scripts read these lines.
-	if got, want := drainResult(1, 8, 256.6), "drain batch=1 workers=8 jobs_per_sec=257"; got != want {
-		t.Errorf("drainResult = %q, want %q", got, want)
+	for _, tc := range []struct {
+		v    drainVariant
+		rate float64
+		want string
+	}{
+		{variantFor(1, false), 256.6, "drain batch=1 workers=8 jobs_per_sec=257"},
+		{variantFor(1, true), 256.6, "drain batch=1 workers=8 coalesce=false jobs_per_sec=257"},
+		{variantFor(100, false), 2007, "drain batch=100 workers=8 jobs_per_sec=2007"},
+		{variantFor(100, true), 2007, "drain batch=100 workers=8 jobs_per_sec=2007"},
+	} {
+		if got := drainResult(tc.v, 8, tc.rate); got != tc.want {
+			t.Errorf("drainResult = %q, want %q", got, tc.want)
+		}
 	}
-	if got, want := drainResult(100, 8, 2007), "drain batch=100 workers=8 jobs_per_sec=2007"; got != want {
-		t.Errorf("drainResult = %q, want %q", got, want)
+	var names []string
+	for _, v := range variantsFor([]int{1, 100}, "both", []int{1}) {
+		names = append(names, v.key(8))
+	}
+	if got := strings.Join(names, "; "); got != "batch=1 workers=8; batch=1 workers=8 coalesce=false; batch=100 workers=8" {
+		t.Errorf("variants of -coalesce both: %s", got)
+	}
+	names = nil
+	for _, v := range variantsFor([]int{1}, "true", []int{1, 2}) {
+		names = append(names, drainResult(v, 8, 1))
+	}
+	if got := strings.Join(names, "; "); got != "drain batch=1 workers=8 jobs_per_sec=1; drain batch=1 workers=8 in_flight=2 jobs_per_sec=1" {
+		t.Errorf("variants of -in-flight 1,2: %s", got)
 	}
 }
 

@@ -32,9 +32,9 @@ import (
 // drainTTL is the lock TTL of the drained jobs.
 const drainTTL = time.Minute
 
-// drainRow is the outcome of one batch size over the rounds.
+// drainRow is the outcome of one variant over the rounds.
 type drainRow struct {
-	batch int
+	v     drainVariant
 	rates []float64 // jobs per second, one per round
 }
 
@@ -45,28 +45,30 @@ func runDrain(ctx context.Context, o *options, srv *server, out io.Writer) error
 		return err
 	}
 	defer q.close(ctx, o.keep)
+	variants := variantsFor(o.batches, o.coalesce, o.inFlight)
 	fmt.Fprintf(out, "drain (burn-down): database %s, %d pre-inserted no-op jobs on as many READY clusters,\n"+
-		"  %d workers with a connection each, batch sizes %v, %d rounds each\n", q.name, o.jobs, o.workers, o.batches, o.rounds)
-	rows := make([]drainRow, len(o.batches))
+		"  %d workers with a connection each, batch sizes %v (batch 1 coalesced: %s), %d rounds each\n",
+		q.name, o.jobs, o.workers, o.batches, o.coalesce, o.rounds)
+	rows := make([]drainRow, len(variants))
 	for round := range o.rounds {
-		for j := range o.batches {
-			// Rotate the order of the batch sizes so none always runs first.
-			i := (j + round) % len(o.batches)
-			b := o.batches[i]
-			elapsed, err := q.run(ctx, o.workers, variantFor(b), round == o.rounds-1)
+		for j := range variants {
+			// Rotate the order of the variants so none always runs first.
+			i := (j + round) % len(variants)
+			v := variants[i]
+			elapsed, err := q.run(ctx, o.workers, v, round == o.rounds-1)
 			if err != nil {
 				return err
 			}
 			rate := perSecond(int64(o.jobs), elapsed)
-			rows[i].batch, rows[i].rates = b, append(rows[i].rates, rate)
-			fmt.Fprintf(out, "  round %d batch %4d: %d jobs in %v, %.0f jobs/s\n", round+1, b, o.jobs,
+			rows[i].v, rows[i].rates = v, append(rows[i].rates, rate)
+			fmt.Fprintf(out, "  round %d %-41s %d jobs in %v, %.0f jobs/s\n", round+1, v.key(o.workers)+":", o.jobs,
 				elapsed.Round(time.Millisecond), rate)
 		}
 	}
 	printDrain(out, rows)
 	fmt.Fprintln(out)
 	for _, r := range rows {
-		fmt.Fprintln(out, drainResult(r.batch, o.workers, median(r.rates)))
+		fmt.Fprintln(out, drainResult(r.v, o.workers, median(r.rates)))
 	}
 	return nil
 }
@@ -132,28 +134,32 @@ func (q *storeQueue) run(ctx context.Context, workers int, v drainVariant, profi
 			return 0, err
 		}
 	}
-	elapsed, err := drain(ctx, q.srv.urlFor(q.name), workers, q.jobs, v)
+	elapsed, note, err := drain(ctx, q.srv.urlFor(q.name), workers, q.jobs, v)
+	if note != "" {
+		fmt.Fprintf(q.out, "    %s\n", note)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("drain, batch %d: %w", v.batch, err)
+		return 0, fmt.Errorf("drain %s: %w", v.key(workers), err)
 	}
 	if profile {
 		after, err := takeSnapshot(ctx, q.admin, storeTables, false, true)
 		if err != nil {
 			return 0, err
 		}
-		printProfile(q.out, fmt.Sprintf("drain batch=%d workers=%d", v.batch, workers), q.jobs, before, after)
+		printProfile(q.out, "drain "+v.key(workers), q.jobs, before, after)
 	}
 	if err := verifyDrain(ctx, q.admin, q.jobs); err != nil {
-		return 0, fmt.Errorf("drain, batch %d: %w", v.batch, err)
+		return 0, fmt.Errorf("drain %s: %w", v.key(workers), err)
 	}
 	return elapsed, nil
 }
 
 // drainResult is the machine-readable result line of the store's drain
-// with a batch size and a worker count, at rate jobs per second (the
-// median of the rounds): "drain batch=1 workers=8 jobs_per_sec=257".
-func drainResult(batch, workers int, rate float64) string {
-	return fmt.Sprintf("drain batch=%d workers=%d jobs_per_sec=%.0f", batch, workers, rate)
+// variant v with a worker count, at rate jobs per second (the median of
+// the rounds): "drain batch=1 workers=8 jobs_per_sec=257" (coalesced),
+// "drain batch=1 workers=8 coalesce=false jobs_per_sec=257".
+func drainResult(v drainVariant, workers int, rate float64) string {
+	return fmt.Sprintf("drain %s jobs_per_sec=%.0f", v.key(workers), rate)
 }
 
 // truncateQueueSQL empties the jobs, locks and audit trail. audit_events
@@ -218,19 +224,19 @@ func copyHistory(ctx context.Context, pool *pgxpool.Pool, n int, at time.Time) e
 
 // drain works the queue of jobs down with workers workers, each taking
 // jobs as variant v does, each with a connection of its own, and returns
-// the time from the start to the last job finished. The pool is opened and
-// its connections set up before the clock starts.
-func drain(ctx context.Context, dbURL string, workers, jobs int, v drainVariant) (time.Duration, error) {
+// the time from the start to the last job finished, and the variant's
+// note on the run. The pool is opened and its connections set up before
+// the clock starts.
+func drain(ctx context.Context, dbURL string, workers, jobs int, v drainVariant) (_ time.Duration, note string, _ error) {
 	pool, err := openPool(ctx, dbURL, workers)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer pool.Close()
 	take, stop, err := v.start(ctx, postgres.New(pool), workers)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	defer stop()
 	var finished atomic.Int64
 	var once sync.Once
 	var firstErr error
@@ -252,7 +258,8 @@ func drain(ctx context.Context, dbURL string, workers, jobs int, v drainVariant)
 		})
 	}
 	wg.Wait()
-	return time.Since(start), firstErr
+	elapsed := time.Since(start)
+	return elapsed, stop(), firstErr
 }
 
 // verifyDrain checks that the queue of n jobs was worked exactly once:
@@ -284,22 +291,28 @@ func verifyDrain(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	return nil
 }
 
-// printDrain prints the jobs per second of each batch size and its speedup
-// over batch size 1 (the median of per-round ratios when it ran).
+// printDrain prints the jobs per second of each variant and its speedup
+// over plain batch 1 (Claim+Finish uncoalesced; the median of per-round
+// ratios when it ran).
 func printDrain(out io.Writer, rows []drainRow) {
 	var base []float64
 	for _, r := range rows {
-		if r.batch == 1 {
+		if r.v.batch == 1 && !r.v.coalesce {
 			base = r.rates
 		}
 	}
-	fmt.Fprintf(out, "\n%-34s %10s %10s %11s\n", "drain (burn-down)", "jobs/s", "vs batch 1", "range")
+	fmt.Fprintf(out, "\n%-34s %10s %10s %11s\n", "drain (burn-down)", "jobs/s", "vs plain 1", "range")
 	for _, r := range rows {
 		name := "Claim+Finish (batch 1)"
-		if r.batch > 1 {
-			name = fmt.Sprintf("ClaimMany+FinishMany (batch %d)", r.batch)
+		switch {
+		case r.v.batch > 1:
+			name = fmt.Sprintf("ClaimMany+FinishMany (batch %d)", r.v.batch)
+		case r.v.coalesce && r.v.inFlight > 1:
+			name = fmt.Sprintf("Claim+Finish coalesced, %d in flight", r.v.inFlight)
+		case r.v.coalesce:
+			name = "Claim+Finish coalesced"
 		}
-		if base == nil || r.batch == 1 {
+		if base == nil || (r.v.batch == 1 && !r.v.coalesce) {
 			fmt.Fprintf(out, "%-34s %10.0f %10s %11s\n", name, median(r.rates), "-", "-")
 			continue
 		}

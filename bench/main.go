@@ -98,9 +98,11 @@ type options struct {
 	contention []bool // false: random clusters, true: one hot cluster
 
 	// drain
-	jobs    int
-	workers int
-	batches []int
+	jobs     int
+	workers  int
+	batches  []int
+	coalesce string // batch 1 through a store.Coalescer: true, false or both
+	inFlight []int  // the Coalescer's MaxInFlight values
 
 	// peer
 	riverWorkers []int
@@ -132,7 +134,7 @@ Flags:
 	if def == "" {
 		def = defaultURL
 	}
-	var workloads, contention, batches, riverWorkers string
+	var workloads, contention, batches, riverWorkers, inFlight string
 	fs.StringVar(&o.mode, "mode", "ceiling", "ceiling, drain, peer, gen or flat")
 	fs.StringVar(&o.databaseURL, "database-url", def, "a PostgreSQL server and database on which CREATE DATABASE may run (default $DATABASE_URL)")
 	fs.IntVar(&o.clients, "clients", 8, "ceiling: concurrent clients (pgbench -c), and connections of the store's pool")
@@ -152,6 +154,8 @@ Flags:
 	fs.IntVar(&o.jobs, "jobs", 20_000, "drain, peer: pre-inserted jobs, one per cluster")
 	fs.IntVar(&o.workers, "workers", 8, "drain, peer: the store's concurrent workers (one connection each; River's pool has as many)")
 	fs.StringVar(&batches, "batches", "1,10,100", "drain, peer: batch sizes; 1 is Claim+Finish, more is ClaimMany+FinishMany (peer's default: 1,100)")
+	fs.StringVar(&o.coalesce, "coalesce", "both", "drain, peer: batch 1 (Claim+Finish) through a store.Coalescer (true), one call per job (false), or both")
+	fs.StringVar(&inFlight, "in-flight", "1", "drain, peer: the coalesced batch 1's MaxInFlight values (store.CoalescerOptions), one variant each")
 	fs.StringVar(&riverWorkers, "river-workers", "8,100", "peer: River's worker counts (MaxWorkers of its queue)")
 	fs.Float64Var(&o.scale, "scale", 1, "gen, flat: dataset size; 1 is 1,000,000 clusters, 3,000,000 jobs, 5,000,000 audit events")
 	fs.IntVar(&o.samples, "samples", 200, "flat: timed calls per measurement")
@@ -179,6 +183,9 @@ Flags:
 	if o.batches, err = counts("-batches", batches, 1000); err != nil {
 		return nil, err
 	}
+	if o.inFlight, err = counts("-in-flight", inFlight, 1000); err != nil {
+		return nil, err
+	}
 	if o.riverWorkers, err = counts("-river-workers", riverWorkers, 10_000); err != nil {
 		return nil, err
 	}
@@ -189,6 +196,8 @@ Flags:
 		return nil, errors.New("-clients, -workers, -rounds and -samples must be positive")
 	case o.clusters < 1 || o.queue < 1 || o.hotQueue < 1 || o.jobs < 1:
 		return nil, errors.New("-clusters, -queue, -hot-queue and -jobs must be positive")
+	case o.coalesce != "true" && o.coalesce != "false" && o.coalesce != "both":
+		return nil, fmt.Errorf("-coalesce %q: want true, false or both", o.coalesce)
 	case o.scale <= 0:
 		return nil, errors.New("-scale must be positive")
 	}

@@ -17,15 +17,16 @@ import (
 // checkpoint; every store side is then compared with every River side by
 // the median (and range) of the per-round ratios, since only runs close
 // in time see the same machine. The store's sides are its drain variants
-// (-batches; batch 1 is Claim then Finish per job, more is
+// (-batches; batch 1 is Claim then Finish per job, through a
+// store.Coalescer and/or not as -coalesce says, more is
 // ClaimMany+FinishMany) with -workers workers; River's are its client
 // with each of -river-workers workers.
 
 // peerSide is one side of the peer mode and its rates over the rounds.
 type peerSide struct {
-	river   bool // River, else the store's drain
-	workers int  // River's workers, or the store's
-	batch   int  // the store's batch size
+	river   bool         // River, else the store's drain
+	workers int          // River's workers, or the store's
+	v       drainVariant // the store's
 	rates   []float64
 }
 
@@ -35,7 +36,7 @@ func (s peerSide) result(rate float64) string {
 	if s.river {
 		return fmt.Sprintf("river workers=%d jobs_per_sec=%.0f", s.workers, rate)
 	}
-	return drainResult(s.batch, s.workers, rate)
+	return drainResult(s.v, s.workers, rate)
 }
 
 // name is the side's result line without its rate.
@@ -61,13 +62,13 @@ func runPeer(ctx context.Context, o *options, srv *server, out, logs io.Writer) 
 	for _, w := range o.riverWorkers {
 		sides = append(sides, &peerSide{river: true, workers: w})
 	}
-	for _, b := range o.batches {
-		sides = append(sides, &peerSide{workers: o.workers, batch: b})
+	for _, v := range variantsFor(o.batches, o.coalesce, o.inFlight) {
+		sides = append(sides, &peerSide{workers: o.workers, v: v})
 	}
 	fmt.Fprintf(out, "peer (burn-down, River and the store alternated): %d pre-inserted no-op jobs per run, %d rounds;\n"+
-		"  store: database %s, one job per READY cluster, %d workers with a connection each, batch sizes %v;\n"+
+		"  store: database %s, one job per READY cluster, %d workers with a connection each, batch sizes %v (batch 1 coalesced: %s);\n"+
 		"  River: database %s, pool of %d connections, workers %v, FetchCooldown %v, FetchPollInterval %v\n",
-		o.jobs, o.rounds, q.name, o.workers, o.batches, r.name, o.workers, o.riverWorkers, riverFetchCooldown, riverFetchPollInterval)
+		o.jobs, o.rounds, q.name, o.workers, o.batches, o.coalesce, r.name, o.workers, o.riverWorkers, riverFetchCooldown, riverFetchPollInterval)
 	for round := range o.rounds {
 		for j := range sides {
 			// Rotate the order of the sides so none always runs first.
@@ -77,7 +78,7 @@ func runPeer(ctx context.Context, o *options, srv *server, out, logs io.Writer) 
 			if s.river {
 				elapsed, err = r.run(ctx, s.workers, round == o.rounds-1)
 			} else {
-				elapsed, err = q.run(ctx, s.workers, variantFor(s.batch), round == o.rounds-1)
+				elapsed, err = q.run(ctx, s.workers, s.v, round == o.rounds-1)
 			}
 			if err != nil {
 				return err
@@ -96,9 +97,9 @@ func runPeer(ctx context.Context, o *options, srv *server, out, logs io.Writer) 
 // and for every store side and every River side the ratio line: the
 // median and range of the per-round ratios store / River.
 func printPeer(out io.Writer, sides []*peerSide) {
-	fmt.Fprintf(out, "\n%-28s %10s %13s\n", "peer (burn-down)", "jobs/s", "range")
+	fmt.Fprintf(out, "\n%-42s %10s %13s\n", "peer (burn-down)", "jobs/s", "range")
 	for _, s := range sides {
-		fmt.Fprintf(out, "%-28s %10.0f %13s\n", s.name(), median(s.rates), spreadInt(s.rates))
+		fmt.Fprintf(out, "%-42s %10.0f %13s\n", s.name(), median(s.rates), spreadInt(s.rates))
 	}
 	fmt.Fprintln(out)
 	for _, s := range sides {
@@ -111,8 +112,8 @@ func printPeer(out io.Writer, sides []*peerSide) {
 			}
 			rs := pairRatios(s.rates, p.rates)
 			lo, hi := minMax(rs)
-			fmt.Fprintf(out, "ratio drain.batch=%d drain.workers=%d river.workers=%d median=%.3f min=%.3f max=%.3f rounds=%d\n",
-				s.batch, s.workers, p.workers, median(rs), lo, hi, len(rs))
+			fmt.Fprintf(out, "ratio drain.%s river.workers=%d median=%.3f min=%.3f max=%.3f rounds=%d\n",
+				strings.ReplaceAll(s.v.key(s.workers), " ", " drain."), p.workers, median(rs), lo, hi, len(rs))
 		}
 	}
 }

@@ -27,6 +27,15 @@ func TestPeerFlags(t *testing.T) {
 	if o, err := parseFlags([]string{"-mode", "drain"}, io.Discard); err != nil || len(o.batches) != 3 {
 		t.Errorf("drain's default batches: %+v, %v; want 1,10,100", o, err)
 	}
+	if o, err := parseFlags([]string{"-mode", "peer", "-coalesce=false"}, io.Discard); err != nil || o.coalesce != "false" {
+		t.Errorf("-coalesce=false: %+v, %v", o, err)
+	}
+	if o, err := parseFlags([]string{"-mode", "drain"}, io.Discard); err != nil || o.coalesce != "both" {
+		t.Errorf("-coalesce's default: %+v, %v; want both", o, err)
+	}
+	if _, err := parseFlags([]string{"-mode", "peer", "-coalesce", "maybe"}, io.Discard); err == nil {
+		t.Error("-coalesce maybe: no error")
+	}
 	if _, err := parseFlags([]string{"-mode", "peer", "-river-workers", "0"}, io.Discard); err == nil {
 		t.Error("-river-workers 0: no error")
 	}
@@ -39,8 +48,9 @@ func TestPrintPeer(t *testing.T) {
 	sides := []*peerSide{
 		{river: true, workers: 8, rates: []float64{3000, 3200, 2800}},
 		{river: true, workers: 100, rates: []float64{10000, 10000, 10000}},
-		{workers: 8, batch: 1, rates: []float64{300, 400, 250}},
-		{workers: 8, batch: 100, rates: []float64{2000, 2500, 1500}},
+		{workers: 8, v: variantFor(1, false), rates: []float64{300, 400, 250}},
+		{workers: 8, v: variantFor(100, false), rates: []float64{2000, 2500, 1500}},
+		{workers: 8, v: variantFor(1, true), rates: []float64{250, 300, 200}},
 	}
 	var b strings.Builder
 	printPeer(&b, sides)
@@ -54,13 +64,15 @@ func TestPrintPeer(t *testing.T) {
 		"\nratio drain.batch=100 drain.workers=8 river.workers=100 median=0.200 min=0.150 max=0.250 rounds=3\n",
 		"\nratio drain.batch=1 drain.workers=8 river.workers=100 median=0.030 min=0.025 max=0.040 rounds=3\n",
 		"\nratio drain.batch=100 drain.workers=8 river.workers=8 median=0.667 min=0.536 max=0.781 rounds=3\n",
+		"\ndrain batch=1 workers=8 coalesce=false jobs_per_sec=250\n",
+		"\nratio drain.batch=1 drain.workers=8 drain.coalesce=false river.workers=8 median=0.083 min=0.071 max=0.094 rounds=3\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("printPeer lacks %q; printed:\n%s", want, b.String())
 		}
 	}
-	if n := strings.Count(b.String(), "\nratio "); n != 4 {
-		t.Errorf("printPeer printed %d ratio lines, want 4 (2 store sides x 2 River sides)", n)
+	if n := strings.Count(b.String(), "\nratio "); n != 6 {
+		t.Errorf("printPeer printed %d ratio lines, want 6 (3 store sides x 2 River sides)", n)
 	}
 }
 

@@ -55,6 +55,7 @@ func RunGroups(t *testing.T, newStores Factory, names ...string) {
 		{"Locks", func(t *testing.T, setup setupFunc) { testLocks(t, setup, realClock) }},
 		{"Claim", testClaim},
 		{"ClaimMany", testClaimMany},
+		{"Coalesce", testCoalesce},
 		{"KeepAlive", testKeepAlive},
 		{"RecoverStuck", testRecoverStuck},
 		{"QueueStats", testQueueStats},

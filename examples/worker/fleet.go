@@ -16,9 +16,15 @@ import (
 // retryPause the pause after store.ErrNoJob or store.ErrUnavailable.
 const lockTTL, retryPause = time.Second, 50 * time.Millisecond
 
+// processID is the WorkerID of every worker of this process: the
+// Coalescer batches only Claims with equal params, and each lock then
+// names the process that holds it.
+const processID = "examples-worker"
+
 // fleet is what the producer, the workers and the janitor share.
 type fleet struct {
 	s    *store.Store
+	co   *store.Coalescer        // the workers' Claim and Finish, batched
 	stop context.CancelCauseFunc // ends the claiming, saying why
 
 	claims, retries, lost, requeued  atomic.Int64 // for the report
@@ -86,11 +92,11 @@ func (f *fleet) allTerminal(ctx context.Context, q queued) bool {
 // worker claims and runs jobs until claiming ends. Its store calls run
 // under work, so a job claimed just before is still run to its end. Claim
 // here and Finish in finish are the only calls that take and complete
-// jobs, so a claimer that batches them for many workers would replace
-// just those two.
+// jobs; both go through the Coalescer, which sends the workers' concurrent
+// calls as one ClaimMany and one FinishMany.
 func (f *fleet) worker(work, claiming context.Context, id string) {
 	for claiming.Err() == nil {
-		c, err := f.s.Claim(work, store.ClaimParams{WorkerID: id, LockTTL: lockTTL})
+		c, err := f.co.Claim(work, store.ClaimParams{WorkerID: processID, LockTTL: lockTTL})
 		switch {
 		case err == nil:
 			f.claims.Add(1)
@@ -148,7 +154,7 @@ func provision(ctx context.Context, _ *store.Cluster, _ *store.Job) error {
 // applied and is tried again; if not, it was (or the lock was lost
 // meanwhile): a job is never finished twice.
 func (f *fleet) finish(ctx context.Context, lock *store.JobLock, o store.Outcome) {
-	err := f.write(ctx, func() error { _, err := f.s.Finish(ctx, lock, o); return err }, func() (bool, error) {
+	err := f.write(ctx, func() error { _, err := f.co.Finish(ctx, lock, o); return err }, func() (bool, error) {
 		cur, err := f.s.JobLocks.Get(ctx, lock.ClusterID)
 		if errors.Is(err, store.ErrNotFound) {
 			return true, nil

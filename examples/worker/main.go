@@ -1,7 +1,7 @@
 // Command worker is ocpstore's main example: a control plane's job queue
 // worked by a fleet of workers, in one process. A producer queues clusters
-// with four jobs each; workers loop Claim → KeepAlive → work → Finish; a
-// janitor requeues the jobs of workers that died (RecoverStuck). When every
+// with four jobs each; workers loop Claim → KeepAlive → work → Finish,
+// their Claims and Finishes batched by one store.Coalescer; a janitor requeues the jobs of workers that died (RecoverStuck). When every
 // job is done, or on Ctrl-C, the fleet stops gracefully (no new claims, each
 // worker finishes the job in hand), and the program verifies from the
 // store's rows and audit trail what workers rely on (verify.go).
@@ -127,7 +127,11 @@ func run(ctx context.Context, s *store.Store, clusters, workers int, out io.Writ
 	defer stopClaiming(nil)
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	f, start := &fleet{s: s, stop: stopClaiming}, time.Now()
+	co, err := store.NewCoalescer(s, store.CoalescerOptions{})
+	if err != nil {
+		return err
+	}
+	f, start := &fleet{s: s, co: co, stop: stopClaiming}, time.Now()
 
 	var fleetDone, janitorDone sync.WaitGroup
 	for i := range workers {
@@ -141,6 +145,7 @@ func run(ctx context.Context, s *store.Store, clusters, workers int, out io.Writ
 	}
 	stopClaiming(errDone) // a no-op if Ctrl-C or an error came first
 	fleetDone.Wait()
+	co.Close()
 	stopWork()
 	janitorDone.Wait()
 	if cause := context.Cause(claiming); !errors.Is(cause, errDone) {
