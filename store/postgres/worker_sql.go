@@ -117,7 +117,7 @@ var (
 		" SELECT (@audit_ids::text[])[row_number() OVER (ORDER BY s.created_at, s.id)], @worker::text, " +
 		literals(store.ActionJobStart) + ", s.cluster_id, s.id, NULL, " + literals(store.AuditSuccess) + ", " +
 		auditMetadataSQL("s", "s.token") + ", NULL, NULL, " + nowSQL + " FROM s)" +
-		" SELECT r.to_status IS NOT NULL, m.id IS NOT NULL, " + joinColumns(qualify("a", lockColumns)) + ", " +
+		" SELECT r.to_status IS NOT NULL AS startable, m.id IS NOT NULL AS moved, " + joinColumns(qualify("a", lockColumns)) + ", " +
 		joinColumns(qualify("s", jobColumns)) + ", " + joinColumns(prefixed("r", "c_", clusterColumns)) +
 		" FROM r LEFT JOIN a ON a.job_id = r.id LEFT JOIN s ON s.id = r.id LEFT JOIN m ON m.id = r.cluster_id" +
 		" ORDER BY r.created_at, r.id")
@@ -196,7 +196,7 @@ var (
 		" ev AS (INSERT INTO audit_events (" + joinColumns(auditColumns) + ")" +
 		" SELECT w.audit_id, w.actor, w.action, w.cluster_id, w.id, NULL, w.audit_status, " +
 		auditMetadataSQL("w", "w.token") + ", NULL, NULL, " + nowSQL + " FROM w)" +
-		" SELECT e.ord IS NOT NULL, r.id, r.from_status, r.end_status, " + joinColumns(qualify("w", jobColumns)) +
+		" SELECT e.ord IS NOT NULL AS found, r.id AS refused_cluster, r.from_status, r.end_status, " + joinColumns(qualify("w", jobColumns)) +
 		" FROM i LEFT JOIN e ON e.ord = i.ord LEFT JOIN r ON r.ord = i.ord LEFT JOIN w ON w.ord = i.ord" +
 		" ORDER BY i.ord")
 )
