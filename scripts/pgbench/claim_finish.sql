@@ -49,7 +49,7 @@ WITH st(job_type, from_status, resumed, to_status) AS (VALUES ('CREATE', 'PENDIN
   'READY', true, 'READY'), ('POOL_CLEAN', 'READY', false, 'READY'), ('POOL_CLEAN', 'READY', true, 'READY'),
   ('POOL_REFRESH', 'READY', false, 'READY'), ('POOL_REFRESH', 'READY', true, 'READY'),
   ('CREATE_WINDOWS_SNAPSHOT', 'READY', false, 'READY'), ('CREATE_WINDOWS_SNAPSHOT', 'READY', true, 'READY')),
-  r AS MATERIALIZED (SELECT j.id, j.cluster_id, j.job_type, j.status, j.attempt, j.max_attempts, j.error_code,
+  k AS MATERIALIZED (SELECT j.id, j.cluster_id, j.job_type, j.status, j.attempt, j.max_attempts, j.error_code,
   j.error_message, j.retry_at, j.started_at, j.ended_at, j.created_at, j.updated_at, j.metadata, c.id AS c_id,
   c.name AS c_name, c.platform AS c_platform, c.cluster_type AS c_cluster_type, c.version AS c_version,
   c.profile AS c_profile, c.region AS c_region, c.base_domain AS c_base_domain, c.owner AS c_owner, c.owner_id
@@ -59,26 +59,26 @@ WITH st(job_type, from_status, resumed, to_status) AS (VALUES ('CREATE', 'PENDIN
   c.effective_tags AS c_effective_tags, c.ssh_public_key AS c_ssh_public_key, c.offhours_opt_in AS
   c_offhours_opt_in, c.work_hours_enabled AS c_work_hours_enabled, c.work_hours_start AS c_work_hours_start,
   c.work_hours_end AS c_work_hours_end, c.work_days AS c_work_days, c.preserve_on_failure AS
-  c_preserve_on_failure, c.credentials_mode AS c_credentials_mode, st.to_status FROM jobs j JOIN clusters c ON
-  c.id = j.cluster_id LEFT JOIN st ON st.job_type = j.job_type AND st.from_status = c.status AND st.resumed =
-  (j.attempt > 0) WHERE j.status IN ('PENDING', 'RETRYING') AND (j.status = 'PENDING' OR j.retry_at <=
+  c_preserve_on_failure, c.credentials_mode AS c_credentials_mode FROM jobs j JOIN clusters c ON c.id =
+  j.cluster_id WHERE j.status IN ('PENDING', 'RETRYING') AND (j.status = 'PENDING' OR j.retry_at <=
   COALESCE(NULL::timestamptz, statement_timestamp())) AND j.job_type = ANY(:types::text[]) AND NOT EXISTS
   (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id AND o.status IN ('PENDING', 'RUNNING', 'RETRYING')
   AND (o.created_at, o.id) < (j.created_at, j.id)) AND NOT EXISTS (SELECT 1 FROM job_locks l WHERE
   l.cluster_id = j.cluster_id AND l.released_at IS NULL AND l.expires_at > COALESCE(NULL::timestamptz,
-  statement_timestamp())) ORDER BY j.created_at, j.id LIMIT :limit FOR NO KEY UPDATE OF j, c SKIP LOCKED), a
-  AS (INSERT INTO job_locks AS l (cluster_id, job_id, locked_by, token, locked_at, expires_at) SELECT
-  r.cluster_id, r.id, :client_id::text, nextval('job_lock_tokens'), COALESCE(NULL::timestamptz,
-  statement_timestamp()), COALESCE(NULL::timestamptz, statement_timestamp()) + :ttl::interval FROM r WHERE NOT
-  EXISTS (SELECT 1 FROM r WHERE r.to_status IS NULL) ORDER BY r.cluster_id ON CONFLICT (cluster_id) DO UPDATE
-  SET token = CASE WHEN l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked_by AND l.released_at IS
-  NULL THEN l.token ELSE GREATEST(EXCLUDED.token, l.token + 1) END, locked_at = CASE WHEN l.job_id =
-  EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked_by AND l.released_at IS NULL THEN l.locked_at ELSE
-  EXCLUDED.locked_at END, job_id = EXCLUDED.job_id, locked_by = EXCLUDED.locked_by, expires_at =
-  EXCLUDED.expires_at, released_at = NULL WHERE l.released_at IS NOT NULL OR l.expires_at <=
-  EXCLUDED.locked_at OR (l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked_by AND l.released_at IS
-  NULL) RETURNING l.cluster_id, l.job_id, l.locked_by, l.token, l.locked_at, l.expires_at), s AS (UPDATE jobs
-  j SET status = 'RUNNING', attempt = j.attempt + 1, started_at = COALESCE(NULL::timestamptz,
+  statement_timestamp())) ORDER BY j.created_at, j.id LIMIT :limit FOR NO KEY UPDATE OF j, c SKIP LOCKED), r
+  AS MATERIALIZED (SELECT k.*, st.to_status FROM k LEFT JOIN st ON st.job_type = k.job_type AND st.from_status
+  = k.c_status AND st.resumed = (k.attempt > 0)), a AS (INSERT INTO job_locks AS l (cluster_id, job_id,
+  locked_by, token, locked_at, expires_at) SELECT r.cluster_id, r.id, :client_id::text,
+  nextval('job_lock_tokens'), COALESCE(NULL::timestamptz, statement_timestamp()), COALESCE(NULL::timestamptz,
+  statement_timestamp()) + :ttl::interval FROM r WHERE NOT EXISTS (SELECT 1 FROM r WHERE r.to_status IS NULL)
+  ORDER BY r.cluster_id ON CONFLICT (cluster_id) DO UPDATE SET token = CASE WHEN l.job_id = EXCLUDED.job_id
+  AND l.locked_by = EXCLUDED.locked_by AND l.released_at IS NULL THEN l.token ELSE GREATEST(EXCLUDED.token,
+  l.token + 1) END, locked_at = CASE WHEN l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked_by AND
+  l.released_at IS NULL THEN l.locked_at ELSE EXCLUDED.locked_at END, job_id = EXCLUDED.job_id, locked_by =
+  EXCLUDED.locked_by, expires_at = EXCLUDED.expires_at, released_at = NULL WHERE l.released_at IS NOT NULL OR
+  l.expires_at <= EXCLUDED.locked_at OR (l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked_by AND
+  l.released_at IS NULL) RETURNING l.cluster_id, l.job_id, l.locked_by, l.token, l.locked_at, l.expires_at), s
+  AS (UPDATE jobs j SET status = 'RUNNING', attempt = j.attempt + 1, started_at = COALESCE(NULL::timestamptz,
   statement_timestamp()), retry_at = NULL, ended_at = NULL, updated_at = COALESCE(NULL::timestamptz,
   statement_timestamp()) FROM a WHERE j.id = a.job_id AND j.cluster_id = a.cluster_id AND j.status IN
   ('PENDING', 'RETRYING') RETURNING j.id, j.cluster_id, j.job_type, j.status, j.attempt, j.max_attempts,

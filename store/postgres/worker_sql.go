@@ -75,10 +75,12 @@ func auditMetadataSQL(j, token string) string {
 var (
 	// claimSQL is the common case of JobsClaim in one statement:
 	//
-	//   - r: the runnable jobs as lockRunnableSQL picks them (oldest first,
-	//     FIFO per cluster, clusters without a live lock, locked rows
-	//     skipped), job and cluster rows locked FOR NO KEY UPDATE, each
-	//     with its running status from startsSQL (NULL: it may not start);
+	//   - k: the runnable jobs as lockRunnableSQL picks them, in the same
+	//     query shape (oldest first, FIFO per cluster, clusters without a
+	//     live lock, locked rows skipped), job and cluster rows locked FOR
+	//     NO KEY UPDATE;
+	//   - r: each with its running status from startsSQL (NULL: it may not
+	//     start);
 	//   - a: the lock grants, in cluster order, with lockConflictSQL's
 	//     fencing upsert (no row where another holder took the lock since
 	//     r looked); only if every candidate may start, else the statement
@@ -92,10 +94,9 @@ var (
 	// and the job (NULL where it did not start), its cluster as read, and
 	// whether the cluster moved.
 	claimSQL = named("WITH st(job_type, from_status, resumed, to_status) AS " + startsSQL + "," +
-		" r AS MATERIALIZED (SELECT " + joinColumns(qualify("j", jobColumns)) + ", " +
-		joinColumns(alias("c_", qualify("c", clusterColumns))) + ", st.to_status" +
+		" k AS MATERIALIZED (SELECT " + joinColumns(qualify("j", jobColumns)) + ", " +
+		joinColumns(alias("c_", qualify("c", clusterColumns))) +
 		" FROM jobs j JOIN clusters c ON c.id = j.cluster_id" +
-		" LEFT JOIN st ON st.job_type = j.job_type AND st.from_status = c.status AND st.resumed = (j.attempt > 0)" +
 		" WHERE j.status IN (" + startableSQL + ") AND (j.status = " + literals(store.JobPending) +
 		" OR j.retry_at <= " + nowSQL + ") AND j.job_type = ANY(@types::text[])" +
 		" AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id AND o.status IN (" + activeSQL + ")" +
@@ -103,6 +104,8 @@ var (
 		" AND NOT EXISTS (SELECT 1 FROM job_locks l WHERE l.cluster_id = j.cluster_id AND l." + heldSQL +
 		" AND l.expires_at > " + nowSQL + ")" +
 		" ORDER BY j.created_at, j.id LIMIT @limit FOR NO KEY UPDATE OF j, c SKIP LOCKED)," +
+		" r AS MATERIALIZED (SELECT k.*, st.to_status FROM k LEFT JOIN st ON st.job_type = k.job_type" +
+		" AND st.from_status = k.c_status AND st.resumed = (k.attempt > 0))," +
 		" a AS (INSERT INTO job_locks AS l (" + joinColumns(lockColumns) + ")" +
 		" SELECT r.cluster_id, r.id, @worker::text, nextval('job_lock_tokens'), " + nowSQL + ", " + nowSQL + " + @ttl::interval" +
 		" FROM r WHERE NOT EXISTS (SELECT 1 FROM r WHERE r.to_status IS NULL) ORDER BY r.cluster_id " +
