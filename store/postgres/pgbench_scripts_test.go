@@ -178,12 +178,6 @@ type expected struct {
 	aliases map[string]string
 }
 
-// Transaction control, which pgx sends without arguments.
-var (
-	beginTx  = expected{what: "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"}
-	commitTx = expected{what: "COMMIT"}
-)
-
 // compareScript checks that sent is script's statements want, in order.
 func compareScript(t *testing.T, script string, sent []sentSQL, stmts []string, want []expected) {
 	t.Helper()
