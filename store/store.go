@@ -2,6 +2,8 @@ package store
 
 import (
 	"sync/atomic"
+
+	"github.com/ocpctl/ocpstore/store/keyring"
 )
 
 // Store is the API programs call: one field per sub-store, plus
@@ -33,10 +35,12 @@ type Store struct {
 
 // config is the Store's settings and counters.
 type config struct {
-	retry    RetryPolicy
-	observer Observer
-	backend  string // Backend.Name, for the observer
-	stats    txCounters
+	retry     RetryPolicy
+	observer  Observer
+	backend   string          // Backend.Name, for the observer
+	keyring   keyring.Keyring // seals secret fields; nil: none
+	plaintext bool            // WithPlaintextSecrets
+	stats     txCounters
 }
 
 // txCounters are the cumulative transaction counters behind Stats.
@@ -79,6 +83,18 @@ func newStore(b Backend, x Executor, tx ExecutorTx, cfg *config) *Store {
 	s.Clusters, s.Jobs, s.JobLocks, s.Idempotency = ClusterStore{s}, JobStore{s}, JobLockStore{s}, IdempotencyStore{s}
 	s.RBAC, s.Audit, s.Outputs, s.Usage = RBACStore{s}, AuditStore{s}, OutputStore{s}, UsageStore{s}
 	return s
+}
+
+// With returns a Store on the same backend (and transaction, when s is
+// bound to one) with s's settings changed by opts: another keyring for a
+// rotation, say. Its transaction counters start at zero.
+func (s *Store) With(opts ...Option) *Store {
+	cfg := &config{retry: s.config.retry, observer: s.config.observer, backend: s.config.backend,
+		keyring: s.config.keyring, plaintext: s.config.plaintext}
+	for _, o := range opts {
+		o(cfg)
+	}
+	return newStore(s.backend, s.x, s.tx, cfg)
 }
 
 // InTx reports whether s is bound to a transaction.
