@@ -258,8 +258,9 @@ func testSealing(t *testing.T, setup setupFunc) {
 
 // testRotateUnderLoad rotates from k1 to k2 while writers (with k2
 // primary, as after step 2 of a rotation) upsert and readers get every
-// row: no read fails or sees a value never written, no write is lost,
-// and every row ends under k2.
+// row: no read fails or sees a value never written, no write is lost
+// (each writer owns its clusters and checks, before each write, that its
+// previous one is still there), and every row ends under k2.
 func testRotateUnderLoad(t *testing.T, b *bundle) {
 	const clusters, writers, minRounds = 24, 4, 5
 	ids := make([]string, clusters)
@@ -300,6 +301,17 @@ func testRotateUnderLoad(t *testing.T, b *bundle) {
 			}
 			for round := 1; !stopped(round); round++ {
 				for i := w; i < clusters; i += writers {
+					// Only this writer writes cluster i: anything but its
+					// last write is a write lost to the rotation.
+					o, err := h.Outputs.Get(b.ctx, ids[i])
+					if err != nil {
+						fail(fmt.Errorf("writer %d: %w", w, err))
+						return
+					}
+					if want := fmt.Sprint("sa-v", last[i]); o.SAToken == nil || *o.SAToken != want {
+						fail(fmt.Errorf("writer %d: cluster %s holds %v, want %s (a write was lost)", w, ids[i], o.SAToken, want))
+						return
+					}
 					if err := h.Outputs.Upsert(b.ctx, secretOutputs(ids[i], fmt.Sprint("v", round))); err != nil {
 						fail(fmt.Errorf("writer %d: %w", w, err))
 						return
