@@ -85,10 +85,10 @@ func newStore(b Backend, x Executor, tx ExecutorTx, cfg *config) *Store {
 	return s
 }
 
-// With returns a Store on the same backend (and transaction, when s is
-// bound to one) with s's settings changed by opts: another keyring for a
+// Derive returns a Store on s's backend (and transaction, when s is bound
+// to one) with s's settings changed by opts: another keyring for a
 // rotation, say. Its transaction counters start at zero.
-func (s *Store) With(opts ...Option) *Store {
+func Derive(s *Store, opts ...Option) *Store {
 	cfg := &config{retry: s.config.retry, observer: s.config.observer, backend: s.config.backend,
 		keyring: s.config.keyring, plaintext: s.config.plaintext}
 	for _, o := range opts {

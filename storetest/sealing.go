@@ -43,7 +43,7 @@ func staticKeyring(primary *keyring.Key, others ...*keyring.Key) *keyring.Static
 }
 
 // sealed returns s sealing secret fields with the suite's keyring.
-func sealed(s *store.Store) *store.Store { return s.With(store.WithKeyring(suiteKeyring)) }
+func sealed(s *store.Store) *store.Store { return store.Derive(s, store.WithKeyring(suiteKeyring)) }
 
 // secretOutputs returns outputs of cluster id with every secret field set
 // to a value naming tag, and a few plain fields.
@@ -117,7 +117,7 @@ func testSealing(t *testing.T, setup setupFunc) {
 		for _, plain := range []bool{false, true} {
 			s := b.s
 			if plain {
-				s = b.s.With(store.WithKeyring(nil), store.WithPlaintextSecrets())
+				s = store.Derive(b.s, store.WithKeyring(nil), store.WithPlaintextSecrets())
 			}
 			o := &store.ClusterOutputs{ClusterID: c.ID, SAToken: ptr(keyring.KeyPrefix("k1") + "AAAA")}
 			err := s.Outputs.Upsert(b.ctx, o)
@@ -129,7 +129,7 @@ func testSealing(t *testing.T, setup setupFunc) {
 		t.Parallel()
 		b := setup(t)
 		c := b.readyCluster(t)
-		bare := b.s.With(store.WithKeyring(nil))
+		bare := store.Derive(b.s, store.WithKeyring(nil))
 		for _, f := range []func(*store.ClusterOutputs){
 			func(o *store.ClusterOutputs) { o.DashboardToken = ptr("d") },
 			func(o *store.ClusterOutputs) { o.SAToken = ptr("s") },
@@ -148,7 +148,7 @@ func testSealing(t *testing.T, setup setupFunc) {
 		_, err = bare.Outputs.Get(b.ctx, c.ID)
 		requireErrNames(t, err, store.ErrNoKeyring, "a sealed value read without a keyring", "dashboard_token", `"k1"`)
 		requireErrIs(t, err, keyring.ErrKeyNotFound, "a sealed value read without a keyring")
-		_, err = bare.With(store.WithPlaintextSecrets()).Outputs.Get(b.ctx, c.ID)
+		_, err = store.Derive(bare, store.WithPlaintextSecrets()).Outputs.Get(b.ctx, c.ID)
 		requireErrNames(t, err, store.ErrNoKeyring, "a sealed value read by a plain-text store", "dashboard_token", `"k1"`)
 	})
 
@@ -157,9 +157,9 @@ func testSealing(t *testing.T, setup setupFunc) {
 		b := setup(t)
 		c := b.readyCluster(t)
 		requireNoErr(t, b.s.Outputs.Upsert(b.ctx, &store.ClusterOutputs{ClusterID: c.ID, SAToken: ptr("sa")}), "upsert")
-		_, err := b.s2.With(store.WithKeyring(staticKeyring(testKey2))).Outputs.Get(b.ctx, c.ID)
+		_, err := store.Derive(b.s2, store.WithKeyring(staticKeyring(testKey2))).Outputs.Get(b.ctx, c.ID)
 		requireErrNames(t, err, keyring.ErrKeyNotFound, "a keyring without the value's key", "sa_token", `"k1"`, c.ID)
-		_, err = b.s2.With(store.WithKeyring(staticKeyring(testKey1Other))).Outputs.Get(b.ctx, c.ID)
+		_, err = store.Derive(b.s2, store.WithKeyring(staticKeyring(testKey1Other))).Outputs.Get(b.ctx, c.ID)
 		requireErrNames(t, err, keyring.ErrWrongKey, "another key with the value's key ID", "sa_token", `"k1"`)
 		if strings.Contains(err.Error(), "sa\"") || strings.Contains(err.Error(), keyring.Marker) {
 			t.Fatalf("error %q carries a value", err)
@@ -169,7 +169,7 @@ func testSealing(t *testing.T, setup setupFunc) {
 	t.Run("PlaintextWindow", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		legacy := b.s.With(store.WithKeyring(nil), store.WithPlaintextSecrets())
+		legacy := store.Derive(b.s, store.WithKeyring(nil), store.WithPlaintextSecrets())
 		c1, c2 := b.readyCluster(t), b.readyCluster(t)
 		requireNoErr(t, legacy.Outputs.Upsert(b.ctx, secretOutputs(c1.ID, "old")), "upsert in plain text")
 		requireNoErr(t, b.s.Outputs.Upsert(b.ctx, secretOutputs(c2.ID, "new")), "upsert sealed")
@@ -179,7 +179,7 @@ func testSealing(t *testing.T, setup setupFunc) {
 
 		_, err = b.s2.Outputs.Get(b.ctx, c1.ID)
 		requireErrNames(t, err, keyring.ErrNotSealed, "plain text read by a sealing store", "dashboard_token", c1.ID)
-		window := b.s2.With(store.WithPlaintextSecrets())
+		window := store.Derive(b.s2, store.WithPlaintextSecrets())
 		got, err = window.Outputs.Get(b.ctx, c1.ID)
 		requireNoErr(t, err, "plain text read in the window")
 		requireSecrets(t, got, "old", "plain text read in the window")
@@ -221,10 +221,10 @@ func testSealing(t *testing.T, setup setupFunc) {
 		requireNoErr(t, err, "get")
 
 		b.clock.Advance(1)
-		rotating := b.s.With(store.WithKeyring(staticKeyring(testKey2, testKey1)))
+		rotating := store.Derive(b.s, store.WithKeyring(staticKeyring(testKey2, testKey1)))
 		_, err = rotating.Outputs.Rotate(b.ctx, 0)
 		requireErrIs(t, err, store.ErrInvalidArgument, "batch size 0")
-		_, err = b.s.With(store.WithKeyring(nil)).Outputs.Rotate(b.ctx, 10)
+		_, err = store.Derive(b.s, store.WithKeyring(nil)).Outputs.Rotate(b.ctx, 10)
 		requireErrIs(t, err, store.ErrNoKeyring, "rotate without a keyring")
 		res, err := rotating.Outputs.Rotate(b.ctx, 3)
 		requireNoErr(t, err, "rotate")
@@ -236,7 +236,7 @@ func testSealing(t *testing.T, setup setupFunc) {
 		requireNoErr(t, err, "key status")
 		requireEqual(t, store.SecretsStatus{Rows: n + 1, Primary: "k2", ByKey: map[string]int{"k2": 3*n - 2}}, st, "key status")
 
-		onlyNew := b.s2.With(store.WithKeyring(staticKeyring(testKey2)))
+		onlyNew := store.Derive(b.s2, store.WithKeyring(staticKeyring(testKey2)))
 		for i, id := range ids {
 			got, err := onlyNew.Outputs.Get(b.ctx, id)
 			requireNoErr(t, err, "get with the new key only")
@@ -269,7 +269,7 @@ func testRotateUnderLoad(t *testing.T, b *bundle) {
 		requireNoErr(t, b.handle(i).Outputs.Upsert(b.ctx, secretOutputs(ids[i], "v0")), "upsert")
 	}
 	kr := store.WithKeyring(staticKeyring(testKey2, testKey1))
-	s, s2 := b.s.With(kr), b.s2.With(kr)
+	s, s2 := store.Derive(b.s, kr), store.Derive(b.s2, kr)
 	last := make([]int, clusters) // last version written per cluster; writer w owns clusters i%writers == w
 	var (
 		wg       sync.WaitGroup

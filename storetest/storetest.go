@@ -25,7 +25,7 @@ import (
 // handle must be as independent as a second worker process would be: for
 // PostgreSQL, a second connection pool. Lock and claim tests race the two.
 // The factory registers its own cleanup with t.Cleanup. The suite runs
-// every Store it is given with a test keyring of its own (Store.With and
+// every Store it is given with a test keyring of its own (store.Derive and
 // store.WithKeyring), so secret fields are sealed on every backend and the
 // factory needs no keyring.
 type Factory func(t *testing.T, clock store.Clock) (primary, secondary *store.Store)

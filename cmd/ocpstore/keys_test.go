@@ -47,7 +47,7 @@ func TestKeys(t *testing.T) {
 		o := &store.ClusterOutputs{ClusterID: c.ID, SAToken: ptrTo("sa"), DashboardToken: ptrTo("dash"), OCLoginCommand: ptrTo("oc")}
 		w := s
 		if i == 2 {
-			w = s.With(store.WithKeyring(nil), store.WithPlaintextSecrets())
+			w = store.Derive(s, store.WithKeyring(nil), store.WithPlaintextSecrets())
 			o.DashboardToken, o.OCLoginCommand = nil, nil
 		}
 		if err := w.Outputs.Upsert(t.Context(), o); err != nil {
