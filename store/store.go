@@ -40,7 +40,10 @@ type config struct {
 	backend   string          // Backend.Name, for the observer
 	keyring   keyring.Keyring // seals secret fields; nil: none
 	plaintext bool            // WithPlaintextSecrets
-	stats     txCounters
+	// derivedFrom is the guard owner of the Store Derive made this one
+	// from (see txmarker.go); nil for New.
+	derivedFrom *config
+	stats       txCounters
 }
 
 // txCounters are the cumulative transaction counters behind Stats.
@@ -87,10 +90,12 @@ func newStore(b Backend, x Executor, tx ExecutorTx, cfg *config) *Store {
 
 // Derive returns a Store on s's backend (and transaction, when s is bound
 // to one) with s's settings changed by opts: another keyring for a
-// rotation, say. Its transaction counters start at zero.
+// rotation, say. Its transaction counters start at zero. The outer-Store
+// guard (see WithTx) treats it as s: a derived outer Store called with the
+// context of s's live transaction is refused, and the other way round.
 func Derive(s *Store, opts ...Option) *Store {
 	cfg := &config{retry: s.config.retry, observer: s.config.observer, backend: s.config.backend,
-		keyring: s.config.keyring, plaintext: s.config.plaintext}
+		keyring: s.config.keyring, plaintext: s.config.plaintext, derivedFrom: s.config.guardOwner()}
 	for _, o := range opts {
 		o(cfg)
 	}
