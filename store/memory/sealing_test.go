@@ -175,3 +175,25 @@ func requireSealingErr(t *testing.T, err, target error, parts ...string) {
 
 // strPtr returns a pointer to v.
 func strPtr(v string) *string { return &v }
+
+// TestNewPassesStoreOptions checks that New hands WithStoreOptions to the
+// Store: with a keyring a secret is written, without one it is refused.
+func TestNewPassesStoreOptions(t *testing.T) {
+	t.Parallel()
+	for _, withKeyring := range []bool{true, false} {
+		var opts []Option
+		if withKeyring {
+			opts = append(opts, WithStoreOptions(store.WithKeyring(testKeyring(t, "k1"))))
+		}
+		s := New(opts...)
+		c := &store.Cluster{Name: "opts", Platform: store.PlatformAWS, Version: "4.18.1",
+			Profile: "aws-standard", Region: "us-east-1", Owner: "o", Team: "t", CostCenter: "cc", RequestedBy: "r", TTLHours: 1}
+		if err := s.Clusters.Create(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Outputs.Upsert(t.Context(), &store.ClusterOutputs{ClusterID: c.ID, SAToken: strPtr("sa")})
+		if withKeyring && err != nil || !withKeyring && !errors.Is(err, store.ErrNoKeyring) {
+			t.Fatalf("keyring %v: Upsert of a token: %v", withKeyring, err)
+		}
+	}
+}
