@@ -187,7 +187,7 @@ func (c *ceiling) clustersFor(cc ceilingCase) int {
 // and no locks or audit events. Then VACUUM ANALYZE and a checkpoint, so
 // each run starts from the same state.
 func (c *ceiling) prepare(ctx context.Context, cc ceilingCase) error {
-	if _, err := c.pool.Exec(ctx, "TRUNCATE job_locks, jobs, audit_events"); err != nil {
+	if _, err := c.pool.Exec(ctx, truncateQueueSQL); err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
 	now := time.Now().UTC()

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ocpctl/ocpstore/migrations"
+	"github.com/ocpctl/ocpstore/store/postgres"
 )
 
 // flatDB is the database of the generated dataset. It is kept between
@@ -111,15 +112,26 @@ func openFlat(ctx context.Context, o *options, srv *server, out io.Writer) (*pgx
 // (its clusters take their jobs and locks along), so every run starts
 // from the generated dataset.
 func cleanFlat(ctx context.Context, pool *pgxpool.Pool, generated time.Time) error {
-	for _, q := range []string{
-		"DELETE FROM job_locks WHERE locked_at >= $1",
-		"DELETE FROM jobs WHERE created_at >= $1",
-		"DELETE FROM clusters WHERE created_at >= $1",
-		"DELETE FROM audit_events WHERE created_at >= $1",
-	} {
-		if _, err := pool.Exec(ctx, q, generated); err != nil {
-			return fmt.Errorf("clean up the dataset: %w", err)
+	// One transaction, so the audit trail's retention setting (migration
+	// 0005 refuses other deletes) holds for the DELETE from audit_events.
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config($1, 'purge', true)", postgres.AuditRetentionSetting); err != nil {
+			return err
 		}
+		for _, q := range []string{
+			"DELETE FROM job_locks WHERE locked_at >= $1",
+			"DELETE FROM jobs WHERE created_at >= $1",
+			"DELETE FROM clusters WHERE created_at >= $1",
+			"DELETE FROM audit_events WHERE created_at >= $1",
+		} {
+			if _, err := tx.Exec(ctx, q, generated); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("clean up the dataset: %w", err)
 	}
 	return nil
 }

@@ -85,7 +85,9 @@ func (as AuditStore) ListAfter(ctx context.Context, f AuditFilters, cursor strin
 }
 
 // Purge deletes events created before the given time (retention) and
-// returns how many.
+// returns how many. On PostgreSQL it is an owner operation: run as the
+// application role it fails with postgres.ErrPermissionDenied, because
+// that role may not delete audit events (README: Security).
 func (as AuditStore) Purge(ctx context.Context, before time.Time) (int64, error) {
 	return call(as.s, ctx, "Audit.Purge", func(ctx context.Context, x Executor) (int64, error) {
 		var k checker

@@ -172,7 +172,8 @@ type AuditExecutor interface {
 	AuditList(ctx context.Context, f AuditFilters) ([]*AuditEvent, int, error)
 	// AuditListAfter returns the keyset page after cursor.
 	AuditListAfter(ctx context.Context, f AuditFilters, cursor string) (Page[*AuditEvent], error)
-	// AuditPurge deletes the events created before before.
+	// AuditPurge deletes the events created before before. A backend with
+	// roles may refuse it to a role that may not delete events.
 	AuditPurge(ctx context.Context, before time.Time) (int64, error)
 }
 

@@ -89,7 +89,8 @@ Flags:
 	fs.Uint64Var(&o.cfg.Seed, "seed", 15, "seed of the job mix, the fault plan and the work durations; the same\nseed injects the same faults (timing still varies). The default, 15,\ninjects every kind of fault and ends jobs in every way")
 	fs.DurationVar(&o.cfg.LockTTL, "lock-ttl", 300*time.Millisecond, "TTL of a cluster lock; heartbeats extend it every third of it")
 	fs.DurationVar(&o.cfg.Timeout, "timeout", 2*time.Minute, "give up (and fail) after this long")
-	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL connection URL (default $DATABASE_URL); empty runs in memory")
+	// The default is read after parsing, not shown by -help: it may hold a password.
+	fs.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL connection URL (default $DATABASE_URL); empty runs in memory")
 	fs.StringVar(&o.schema, "schema", "", "PostgreSQL schema to run in; empty creates a fresh schema for the run\n(ocpsim_<run id>) and drops it afterwards. A named schema is created\nand migrated if needed, kept, and must hold no unfinished jobs")
 	fs.BoolVar(&o.keepSchema, "keep-schema", false, "keep the fresh schema afterwards, to inspect the run's rows")
 	if err := fs.Parse(args); err != nil {
@@ -98,6 +99,9 @@ Flags:
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if o.databaseURL == "" {
+		o.databaseURL = os.Getenv("DATABASE_URL")
 	}
 	return o, nil
 }

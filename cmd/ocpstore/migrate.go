@@ -12,7 +12,7 @@ import (
 func migrateCommand() *command {
 	return &command{
 		name:    "migrate",
-		args:    "[status]",
+		args:    "[-grant role] [status]",
 		summary: "apply the pending migrations; \"status\": applied and pending",
 		about: `Without an argument, migrate applies the migrations this ocpstore embeds that
 the database lacks, in order, each in its own transaction, under the
@@ -25,12 +25,17 @@ release is refused and left untouched.
 under the same advisory lock, so it waits for a migration in progress and
 never reports one half applied. It changes nothing.
 
+With -grant role, migrate then gives the application role exactly the rights
+the store needs on the tables (postgres.GrantApplication), taking back any
+other: run it as the owner role, after every upgrade (README: Security).
+
 Neither has a timeout unless -timeout is given.`,
-		bind: func(*flag.FlagSet) func(context.Context, *session, []string) error {
+		bind: func(fs *flag.FlagSet) func(context.Context, *session, []string) error {
+			grant := fs.String("grant", "", "after migrating, grant the application `role` its rights (as the owner)")
 			return func(ctx context.Context, s *session, args []string) error {
 				switch {
 				case len(args) == 0:
-					return migrateApply(ctx, s)
+					return migrateApply(ctx, s, *grant)
 				case len(args) == 1 && args[0] == "status":
 					return migrateStatus(ctx, s)
 				}
@@ -50,8 +55,9 @@ type migrationJSON struct {
 	TookSeconds *float64 `json:"took_seconds,omitempty"`
 }
 
-// migrateApply is "ocpstore migrate".
-func migrateApply(ctx context.Context, s *session) error {
+// migrateApply is "ocpstore migrate", granting role its rights afterwards
+// unless role is empty.
+func migrateApply(ctx context.Context, s *session, role string) error {
 	pool, err := s.connect(ctx)
 	if err != nil {
 		return err
@@ -68,6 +74,11 @@ func migrateApply(ctx context.Context, s *session) error {
 	if err != nil {
 		return err
 	}
+	if role != "" {
+		if err := postgres.GrantApplication(ctx, pool, role); err != nil {
+			return err
+		}
+	}
 	if s.json {
 		return s.writeJSON(struct {
 			Version int             `json:"version"`
@@ -76,9 +87,12 @@ func migrateApply(ctx context.Context, s *session) error {
 	}
 	if len(applied) == 0 {
 		fmt.Fprintf(s.stdout, "database already at version %d: nothing to apply\n", postgres.SchemaVersion())
-		return nil
+	} else {
+		fmt.Fprintf(s.stdout, "database at version %d\n", postgres.SchemaVersion())
 	}
-	fmt.Fprintf(s.stdout, "database at version %d\n", postgres.SchemaVersion())
+	if role != "" {
+		fmt.Fprintf(s.stdout, "granted role %s its rights on the tables\n", role)
+	}
 	return nil
 }
 

@@ -93,3 +93,39 @@ func TestCommandsRefuseUnmigratedDatabase(t *testing.T) {
 		t.Errorf("migrate status on a newer database:\n%s", out)
 	}
 }
+
+// TestMigrateGrant: migrate -grant gives the application role its rights
+// (postgres.AppGrants), after migrating.
+func TestMigrateGrant(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.NewEmpty(t)
+	db.AppURL(t) // creates the role
+	out := ocpstore(t, db.URL, "migrate", "-grant", postgrestest.AppRole).ok(t)
+	if !strings.HasSuffix(out, "granted role "+postgrestest.AppRole+" its rights on the tables\n") {
+		t.Errorf("migrate -grant's output:\n%s", out)
+	}
+	var insert, del bool
+	err := db.Pool(t).QueryRow(t.Context(), "SELECT has_table_privilege($1, 'audit_events', 'INSERT'),"+
+		" has_table_privilege($1, 'audit_events', 'DELETE')", postgrestest.AppRole).Scan(&insert, &del)
+	if err != nil || !insert || del {
+		t.Errorf("application role on audit_events: INSERT %v, DELETE %v (err %v), want true, false", insert, del, err)
+	}
+}
+
+// TestNoPasswordInErrors: a database that cannot be reached, or a URL
+// that does not parse, gives an error that names the problem without the
+// password.
+func TestNoPasswordInErrors(t *testing.T) {
+	t.Parallel()
+	const pw = "s3cr3t-pw-0xdeadbeef"
+	for _, url := range []string{
+		"postgres://app:" + pw + "@127.0.0.1:1/ocpstore?sslmode=disable",
+		"postgres://app:" + pw + "@127.0.0.1:notaport/ocpstore",
+		"host=127.0.0.1 port=1 user=app password=" + pw + " sslmode=disable",
+	} {
+		r := ocpstore(t, url, "migrate", "status")
+		if r.code == exitOK || strings.Contains(r.stderr+r.stdout, pw) || r.stderr == "" {
+			t.Errorf("exit %d; the output shows the password, or no error:\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	}
+}

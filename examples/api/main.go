@@ -48,12 +48,16 @@ Flags:
 
 func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
-	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL connection URL (default $DATABASE_URL); empty serves from memory")
+	// The default is read after parsing, not shown by -help: it may hold a password.
+	dbURL := flag.String("database-url", "", "PostgreSQL connection URL (default $DATABASE_URL); empty serves from memory")
 	flag.Usage = func() {
 		fmt.Fprint(flag.CommandLine.Output(), usage)
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *dbURL == "" {
+		*dbURL = os.Getenv("DATABASE_URL")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -32,7 +32,8 @@ Flags:
 func cli(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("manual", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dbURL := fs.String("database-url", getenv("DATABASE_URL"),
+	// The default is read after parsing, not shown by -help: it may hold a password.
+	dbURL := fs.String("database-url", "",
 		"PostgreSQL connection URL (default $DATABASE_URL); empty runs in memory")
 	help := func(w io.Writer) {
 		fmt.Fprint(w, usage)
@@ -47,6 +48,9 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		help(stderr)
 		return 2
+	}
+	if *dbURL == "" {
+		*dbURL = getenv("DATABASE_URL")
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "manual: unexpected arguments %q\n", fs.Args())

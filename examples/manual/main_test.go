@@ -86,3 +86,23 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("after two runs: %d READY clusters (err %v), want 2", clusters, err)
 	}
 }
+
+// TestHelpHidesDatabaseURL: -help and a usage error print the flags'
+// defaults; DATABASE_URL, which may hold a password, is not one of them.
+func TestHelpHidesDatabaseURL(t *testing.T) {
+	t.Parallel()
+	const pw = "s3cr3t-pw-0xdeadbeef"
+	env := func(name string) string {
+		if name == "DATABASE_URL" {
+			return "postgres://app:" + pw + "@db.example.com/ocpstore?sslmode=verify-full"
+		}
+		return ""
+	}
+	for _, args := range [][]string{{"-help"}, {"-no-such-flag"}} {
+		var stdout, stderr strings.Builder
+		cli(t.Context(), args, env, &stdout, &stderr)
+		if out := stdout.String() + stderr.String(); strings.Contains(out, pw) || !strings.Contains(out, "-database-url") {
+			t.Errorf("%v printed the password, or no flags:\n%s", args, out)
+		}
+	}
+}

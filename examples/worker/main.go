@@ -66,7 +66,8 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); fs.PrintDefaults() }
 	clusters := fs.Int("clusters", 20, "clusters to queue, with four jobs each")
 	workers := fs.Int("workers", 4, "concurrent workers")
-	dbURL := fs.String("database-url", getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL); empty runs in memory")
+	// The default is read after parsing, not shown by -help: it may hold a password.
+	dbURL := fs.String("database-url", "", "PostgreSQL URL (default $DATABASE_URL); empty runs in memory")
 	switch err := fs.Parse(args); {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
@@ -75,6 +76,9 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case fs.NArg() > 0 || *clusters < 1 || *workers < 1:
 		fmt.Fprintln(stderr, "worker: flags only, and at least one cluster and one worker")
 		return 2
+	}
+	if *dbURL == "" {
+		*dbURL = getenv("DATABASE_URL")
 	}
 	s, backend, closeStore, err := open(ctx, *dbURL)
 	if err == nil {

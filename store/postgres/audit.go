@@ -39,6 +39,8 @@ var (
 	auditLogSQL = named("INSERT INTO audit_events (" + joinColumns(auditColumns) + ")" +
 		" VALUES (" + params(auditColumns[:10]...) + ", " + nowSQL + ") RETURNING created_at")
 	auditPurgeSQL = named("DELETE FROM audit_events WHERE created_at < @before")
+	// auditRetentionSQL sets AuditRetentionSetting for the transaction.
+	auditRetentionSQL = "SELECT set_config('" + AuditRetentionSetting + "', $1, true)"
 )
 
 // Log appends e, assigning its ID and CreatedAt in place.
@@ -99,11 +101,40 @@ func (s executor) AuditListAfter(ctx context.Context, f store.AuditFilters, curs
 	return p, mapError(ctx, err, "list audit events")
 }
 
-// Purge deletes events created before the given time.
+// AuditRetentionSetting is the transaction-local setting through which
+// Purge passes the append-only trigger of audit_events (migration 0005):
+// the trigger lets a DELETE or TRUNCATE through only when it is 'purge'
+// and the current role is a member of the table's owner. An owner's own
+// maintenance (a benchmark emptying the trail) uses it the same way:
+//
+//	BEGIN; SELECT set_config('ocpstore.audit_retention', 'purge', true); TRUNCATE audit_events; COMMIT;
+const AuditRetentionSetting = "ocpstore.audit_retention"
+
+// Purge deletes events created before the given time. It is an owner
+// operation: the application role has no DELETE on audit_events, and the
+// trigger refuses anyone else but the owner, so as the application role it
+// fails with ErrPermissionDenied. The setting is set and cleared around
+// the DELETE, in the caller's transaction or a short one of its own.
 func (s executor) AuditPurge(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.q.Exec(ctx, auditPurgeSQL.sql, auditPurgeSQL.args(pgx.NamedArgs{"before": dbTime(before)})...)
+	var n int64
+	err := s.atomically(ctx, func(c conn) error {
+		if _, err := c.q.Exec(ctx, auditRetentionSQL, "purge"); err != nil {
+			return err
+		}
+		tag, err := c.q.Exec(ctx, auditPurgeSQL.sql, auditPurgeSQL.args(pgx.NamedArgs{"before": dbTime(before)})...)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		_, err = c.q.Exec(ctx, auditRetentionSQL, "")
+		return err
+	})
+	if isPermissionDenied(err) {
+		return 0, mapError(ctx, err, "purge audit events: Purge is an owner operation"+
+			" (the application role may not DELETE from audit_events): run it as the owner role (README: Security)")
+	}
 	if err != nil {
 		return 0, mapError(ctx, err, "purge audit events")
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

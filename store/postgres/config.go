@@ -71,7 +71,10 @@ type Config struct {
 	Tracer pgx.QueryTracer
 
 	// Logger, when not nil, logs pgx's events through pgx's tracelog: every
-	// statement at slog.LevelDebug, failures at slog.LevelError. Whether
+	// statement at slog.LevelDebug, failures at slog.LevelError. NewPool
+	// also warns through it (or slog.Default() when nil) about a remote
+	// host reached without TLS certificate verification. No record holds
+	// the password. Whether
 	// statements are logged at all is decided once, by NewPool: if Logger is
 	// not enabled for slog.LevelDebug at that moment, pgx only reports
 	// failures, so a quiet logger costs nothing per query.
@@ -88,7 +91,9 @@ type Config struct {
 // DefaultMaxConns, DefaultMinConns, DefaultHealthCheckPeriod,
 // DefaultMaxConnLifetimeJitter and DefaultLockTimeout, each only where the
 // connection string does not set its own (pool_max_conns=..., lock_timeout=...).
-// Other pool settings keep pgx's defaults.
+// Other pool settings keep pgx's defaults. Its errors never show the
+// password. In production use sslmode=verify-full: NewPool warns, through
+// Config.Logger, about a remote host without it (README: Security).
 func DefaultConfig(connString string) (*Config, error) {
 	// pgxpool.ParseConfig removes the pool_* parameters it consumes, so the
 	// parameters the connection string set are read from a plain parse.
@@ -134,6 +139,11 @@ func DefaultConfig(connString string) (*Config, error) {
 // replaces it with a fresh one (see probe.go); PoolConfig's own PrepareConn
 // (or BeforeAcquire) hook, if any, then runs on the connections it keeps.
 // Use NewPool rather than pgxpool.NewWithConfig for pools given to New.
+//
+// When the pool would reach a host other than this machine without
+// verifying the server's TLS certificate (sslmode disable, allow, prefer
+// or require), NewPool logs a warning through cfg.Logger, or slog.Default()
+// when it is nil: use sslmode=verify-full (README: Security).
 func NewPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 	if cfg == nil || cfg.PoolConfig == nil {
 		return nil, errors.New("postgres: NewPool: Config and its PoolConfig must not be nil (use DefaultConfig)")
@@ -142,6 +152,11 @@ func NewPool(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("postgres: NewPool: negative LockTimeout %s", cfg.LockTimeout)
 	}
 	pc := cfg.PoolConfig.Copy()
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	warnUnverified(ctx, logger, &pc.ConnConfig.Config) // see transport.go
 	if cfg.LockTimeout > 0 {
 		if pc.ConnConfig.RuntimeParams == nil {
 			pc.ConnConfig.RuntimeParams = map[string]string{}

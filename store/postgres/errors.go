@@ -37,6 +37,7 @@ const (
 	codeQueryCanceled            = "57014"
 	codeReadOnlyTransaction      = "25006"
 	codeInFailedSQLTransaction   = "25P02"
+	codeInsufficientPrivilege    = "42501"
 )
 
 // mapError is the one place database errors become store errors. what
@@ -55,6 +56,7 @@ const (
 //	40001, 40P01                         store.ErrSerialization (WithTx retries it)
 //	25P02 in_failed_sql_transaction      store.ErrTxAborted
 //	55P03 lock_not_available             ErrLockNotAvailable (a store.ErrConflict)
+//	42501 insufficient_privilege         ErrPermissionDenied, naming the role
 //	57014 query_canceled                 the context's error, or context.DeadlineExceeded
 //	                                     for a statement_timeout
 //
@@ -96,6 +98,8 @@ func mapError(ctx context.Context, err error, what string) error {
 		return fmt.Errorf("%s: %w: %w", what, ErrLockNotAvailable, err)
 	case codeInFailedSQLTransaction:
 		return fmt.Errorf("%s: %w: %w", what, store.ErrTxAborted, err)
+	case codeInsufficientPrivilege:
+		return fmt.Errorf("%s: %w: %w", what, ErrPermissionDenied, err)
 	case codeQueryCanceled:
 		cause := ctx.Err()
 		if cause == nil {
@@ -118,6 +122,13 @@ func fieldOf(pg *pgconn.PgError) string {
 		return pg.TableName
 	}
 	return "value"
+}
+
+// isPermissionDenied reports whether the database refused err's statement
+// for lack of a right (SQLSTATE 42501).
+func isPermissionDenied(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == codeInsufficientPrivilege
 }
 
 // isNoRows reports whether err says a statement returned no row.

@@ -76,8 +76,17 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...MigrateOption) err
 // migrate is Migrate with the migrations given, so tests can pass their own.
 func migrate(ctx context.Context, pool *pgxpool.Pool, all []Migration, cfg migrateConfig) error {
 	return withMigrateLock(ctx, pool, "migrate", func(conn *pgx.Conn) error {
-		if err := ensureVersionTable(ctx, conn); err != nil {
-			return fmt.Errorf("postgres: migrate: create %s: %w", VersionTable, err)
+		exists, err := versionTableExists(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
+		if !exists {
+			if err := checkCreate(ctx, conn); err != nil {
+				return fmt.Errorf("postgres: migrate: %w", err)
+			}
+			if err := createVersionTable(ctx, conn); err != nil {
+				return fmt.Errorf("postgres: migrate: create %s: %w", VersionTable, ownerHint(err))
+			}
 		}
 		applied, err := readVersion(ctx, conn)
 		if err != nil {
@@ -86,10 +95,15 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, all []Migration, cfg migra
 		if applied > len(all) {
 			return fmt.Errorf("postgres: migrate: %w", tooNew(applied, len(all)))
 		}
+		if exists && applied < len(all) {
+			if err := checkCreate(ctx, conn); err != nil {
+				return fmt.Errorf("postgres: migrate: %w", err)
+			}
+		}
 		for _, m := range all[applied:] {
 			start := time.Now()
 			if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return apply(ctx, tx, m) }); err != nil {
-				return fmt.Errorf("postgres: migrate to version %d: %s: %w", m.Version, m.Name, err)
+				return fmt.Errorf("postgres: migrate to version %d: %s: %w", m.Version, m.Name, ownerHint(err))
 			}
 			if cfg.onApplied != nil {
 				cfg.onApplied(m, time.Since(start))
@@ -97,6 +111,32 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, all []Migration, cfg migra
 		}
 		return nil
 	})
+}
+
+// checkCreate fails, naming the role and the schema, when the session's
+// role may not create tables in the current schema: a migration needs it,
+// and the likely cause is Migrate run as the application role.
+func checkCreate(ctx context.Context, conn *pgx.Conn) error {
+	var role string
+	var schema *string
+	var create bool
+	err := conn.QueryRow(ctx, "SELECT current_user, current_schema(),"+
+		" coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)").Scan(&role, &schema, &create)
+	if err != nil {
+		return fmt.Errorf("check rights: %w", err)
+	}
+	if schema == nil || create {
+		return nil // without a schema the migration's own error says more
+	}
+	return fmt.Errorf("role %q may not create tables in schema %q: run migrations as the owner role (README: Security): %w",
+		role, *schema, ErrPermissionDenied)
+}
+
+// ownerHint adds ErrPermissionDenied and what to do to an error of a
+// statement the database refused for lack of a right (say, an ALTER TABLE
+// by a role that does not own the table).
+func ownerHint(err error) error {
+	return permissionHint(err, "the role lacks a right this migration needs: run migrations as the owner role")
 }
 
 // apply runs m and records its version, in the caller's transaction.
@@ -155,13 +195,8 @@ func withMigrateLock(ctx context.Context, pool *pgxpool.Pool, op string, fn func
 	return fn(conn)
 }
 
-// ensureVersionTable creates VersionTable holding version 0, unless it
-// exists.
-func ensureVersionTable(ctx context.Context, conn *pgx.Conn) error {
-	exists, err := versionTableExists(ctx, conn)
-	if err != nil || exists {
-		return err
-	}
+// createVersionTable creates VersionTable holding version 0.
+func createVersionTable(ctx context.Context, conn *pgx.Conn) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "CREATE TABLE "+VersionTable+" (version int4 NOT NULL)"); err != nil {
 			return err

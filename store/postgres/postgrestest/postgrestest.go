@@ -53,6 +53,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,6 +78,9 @@ type DB struct {
 	Name string
 
 	srv *server // where it lives, for Drop
+
+	granted  sync.Once // AppPool's grant to AppRole, once per database
+	grantErr error
 }
 
 // New returns a fresh database with ocpstore's schema migrated and no rows,

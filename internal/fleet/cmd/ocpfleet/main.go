@@ -118,7 +118,8 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	o := &options{}
 	fs.StringVar(&o.role, "role", "worker", "worker, janitor, producer or migrate")
-	fs.StringVar(&o.url, "url", os.Getenv("DATABASE_URL"), "the database (default $DATABASE_URL)")
+	// The default is read after parsing, not shown by -help: it may hold a password.
+	fs.StringVar(&o.url, "url", "", "the database (default $DATABASE_URL)")
 	fs.StringVar(&o.name, "name", "", "the process's name, unique in the fleet (default role-PID)")
 	fs.StringVar(&o.logPath, "log", "/dev/stdout", "the JSON-lines log to append to")
 	fs.IntVar(&o.workers, "workers", 4, "workers in this process (role worker)")
@@ -133,6 +134,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.drain, "drain", 60*time.Second, "after a stop signal, how long the jobs in hand may take")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.url == "" {
+		o.url = os.Getenv("DATABASE_URL")
 	}
 	if o.name == "" {
 		o.name = fmt.Sprintf("%s-%d", o.role, os.Getpid())
