@@ -187,6 +187,16 @@ type OutputsExecutor interface {
 	OutputsGet(ctx context.Context, clusterID string) (*ClusterOutputs, error)
 	// OutputsDelete deletes them, or ErrNotFound.
 	OutputsDelete(ctx context.Context, clusterID string) error
+	// OutputsListAfter returns up to limit rows whose cluster ID sorts
+	// after afterClusterID (byte order; "" for the first page), in that
+	// order, as stored.
+	OutputsListAfter(ctx context.Context, afterClusterID string, limit int) ([]*ClusterOutputs, error)
+	// OutputsSwapSecrets replaces, in one atomic step, the secret fields of
+	// each swap's row with New where they still are Old (all three equal,
+	// nil equal to nil), leaving every other column, updated_at included,
+	// as it is, and returns how many rows it replaced. A row changed or
+	// deleted since it was read is left alone.
+	OutputsSwapSecrets(ctx context.Context, swaps []SecretsSwap) (int, error)
 	// ArtifactInsert inserts a (ID set) and sets its CreatedAt. ErrNotFound
 	// without the cluster, ErrConflict on a taken ID.
 	ArtifactInsert(ctx context.Context, a *ClusterArtifact) error

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ocpctl/ocpstore/store"
+	"github.com/ocpctl/ocpstore/store/keyring"
 )
 
 func acquire(cluster, job func(*validationFixture) string, worker string, ttl time.Duration) func(*bundle, *validationFixture) error {
@@ -215,6 +216,21 @@ func outputInvalidCases() []invalidCase {
 			return err
 		}},
 		{"DeleteEmptyClusterID", "cluster_id", func(b *bundle, _ *validationFixture) error { return b.s.Outputs.Delete(b.ctx, "") }},
+		{"RotateZeroBatch", "batch_size", func(b *bundle, _ *validationFixture) error {
+			_, err := b.s.Outputs.Rotate(b.ctx, 0)
+			return err
+		}},
+		{"RotateBatchOverMax", "batch_size", func(b *bundle, _ *validationFixture) error {
+			_, err := b.s.Outputs.Rotate(b.ctx, store.MaxLimit+1)
+			return err
+		}},
+		{"KeyStatusZeroBatch", "batch_size", func(b *bundle, _ *validationFixture) error {
+			_, err := b.s.Outputs.KeyStatus(b.ctx, 0)
+			return err
+		}},
+		{"UpsertSATokenLooksSealed", "outputs.sa_token", upsertOutputs(func(o *store.ClusterOutputs) {
+			o.SAToken = ptr(keyring.KeyPrefix("k1") + "AAAA")
+		})},
 		{"AddArtifactNil", "artifact", func(b *bundle, _ *validationFixture) error { return b.s.Outputs.AddArtifact(b.ctx, nil) }},
 		{"ArtifactEmptyClusterID", "artifact.cluster_id", addArtifact(func(a *store.ClusterArtifact) { a.ClusterID = "" })},
 		{"ArtifactUnknownType", "artifact.artifact_type", addArtifact(func(a *store.ClusterArtifact) { a.ArtifactType = "CORE_DUMP" })},

@@ -174,3 +174,25 @@ func TestHeartbeatObserverSeesTheLockLost(t *testing.T) {
 		t.Fatalf("heartbeat failures seen: %+v", e.failures)
 	}
 }
+
+// TestDerivedStoreKeepsTheObserverRoles: a Store made by Derive reports
+// retries to its origin's RetryObserver (Derive once dropped the observer's
+// optional roles while keeping the observer).
+func TestDerivedStoreKeepsTheObserverRoles(t *testing.T) {
+	e := &events{}
+	s := store.Derive(store.New(memory.NewBackend(), store.WithObserver(e),
+		store.WithRetryPolicy(store.RetryPolicy{MaxRetries: 5})), store.WithPlaintextSecrets())
+	runs := 0
+	err := s.WithTx(t.Context(), func(ctx context.Context, tx *store.Store) error {
+		if runs++; runs < 2 {
+			return store.ErrSerialization
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Store.WithTx 1 serialization"}; fmt.Sprint(e.retries) != fmt.Sprint(want) {
+		t.Fatalf("retries seen through the derived Store: %q, want %q", e.retries, want)
+	}
+}

@@ -46,7 +46,11 @@ type OutputStore struct{ s *Store }
 // Upsert inserts or replaces the cluster's outputs (all fields), keeping
 // ID and CreatedAt of an existing row, and sets o's ID, SANamespace
 // (DefaultSANamespace when nil) and timestamps to the row's. ErrNotFound
-// if the cluster does not exist.
+// if the cluster does not exist. The secret fields (DashboardToken,
+// SAToken, OCLoginCommand) are sealed with the Store's keyring before they
+// reach the backend (o keeps their plain text); without a keyring a
+// non-nil secret field fails with ErrNoKeyring unless the Store was made
+// WithPlaintextSecrets.
 func (os OutputStore) Upsert(ctx context.Context, o *ClusterOutputs) error {
 	return os.s.run(ctx, "Outputs.Upsert", func(ctx context.Context, x Executor) error {
 		if err := o.validate(); err != nil {
@@ -55,21 +59,43 @@ func (os OutputStore) Upsert(ctx context.Context, o *ClusterOutputs) error {
 		if o.ID == "" {
 			o.ID = NewID(PrefixOutputs)
 		}
+		if err := os.s.config.checkSecrets(o); err != nil {
+			return err
+		}
 		if o.SANamespace == nil {
 			ns := DefaultSANamespace
 			o.SANamespace = &ns
 		}
-		return x.OutputsUpsert(ctx, o)
+		sealed, err := os.s.config.sealOutputs(ctx, o)
+		if err != nil {
+			return err
+		}
+		if err := x.OutputsUpsert(ctx, sealed); err != nil {
+			return err
+		}
+		o.ID, o.CreatedAt, o.UpdatedAt = sealed.ID, sealed.CreatedAt, sealed.UpdatedAt
+		return nil
 	})
 }
 
-// Get returns the cluster's outputs or ErrNotFound.
+// Get returns the cluster's outputs or ErrNotFound. Secret fields are
+// opened with the key each names; one that cannot be opened fails the Get
+// with an error naming the field and the key ID and matching the keyring's
+// sentinel (keyring.ErrKeyNotFound, ErrWrongKey, ErrMisplaced, ErrTampered,
+// ErrNotSealed, ErrMalformed) or ErrNoKeyring: never garbage or plain text.
 func (os OutputStore) Get(ctx context.Context, clusterID string) (*ClusterOutputs, error) {
 	return call(os.s, ctx, "Outputs.Get", func(ctx context.Context, x Executor) (*ClusterOutputs, error) {
 		if err := checkID("cluster_id", clusterID); err != nil {
 			return nil, err
 		}
-		return x.OutputsGet(ctx, clusterID)
+		o, err := x.OutputsGet(ctx, clusterID)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.s.config.openOutputs(ctx, o); err != nil {
+			return nil, err
+		}
+		return o, nil
 	})
 }
 

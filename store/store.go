@@ -2,6 +2,8 @@ package store
 
 import (
 	"sync/atomic"
+
+	"github.com/ocpctl/ocpstore/store/keyring"
 )
 
 // Store is the API programs call: one field per sub-store, plus
@@ -33,12 +35,17 @@ type Store struct {
 
 // config is the Store's settings and counters.
 type config struct {
-	retry    RetryPolicy
-	observer Observer
-	retryObs RetryObserver     // observer, when it is one
-	beatObs  HeartbeatObserver // observer, when it is one
-	backend  string            // Backend.Name, for the observer
-	stats    txCounters
+	retry     RetryPolicy
+	observer  Observer
+	retryObs  RetryObserver     // observer, when it is one
+	beatObs   HeartbeatObserver // observer, when it is one
+	backend   string            // Backend.Name, for the observer
+	keyring   keyring.Keyring   // seals secret fields; nil: none
+	plaintext bool              // WithPlaintextSecrets
+	// derivedFrom is the guard owner of the Store Derive made this one
+	// from (see txmarker.go); nil for New.
+	derivedFrom *config
+	stats       txCounters
 }
 
 // txCounters are the cumulative counters behind Stats.
@@ -96,6 +103,21 @@ func newStore(b Backend, x Executor, tx ExecutorTx, cfg *config) *Store {
 	s.Clusters, s.Jobs, s.JobLocks, s.Idempotency = ClusterStore{s}, JobStore{s}, JobLockStore{s}, IdempotencyStore{s}
 	s.RBAC, s.Audit, s.Outputs, s.Usage = RBACStore{s}, AuditStore{s}, OutputStore{s}, UsageStore{s}
 	return s
+}
+
+// Derive returns a Store on s's backend (and transaction, when s is bound
+// to one) with s's settings changed by opts: another keyring for a
+// rotation, say. Its transaction counters start at zero. The outer-Store
+// guard (see WithTx) treats it as s: a derived outer Store called with the
+// context of s's live transaction is refused, and the other way round.
+func Derive(s *Store, opts ...Option) *Store {
+	cfg := &config{retry: s.config.retry, observer: s.config.observer, retryObs: s.config.retryObs,
+		beatObs: s.config.beatObs, backend: s.config.backend, keyring: s.config.keyring,
+		plaintext: s.config.plaintext, derivedFrom: s.config.guardOwner()}
+	for _, o := range opts {
+		o(cfg)
+	}
+	return newStore(s.backend, s.x, s.tx, cfg)
 }
 
 // InTx reports whether s is bound to a transaction.

@@ -30,13 +30,23 @@ type txMarker struct{ ended atomic.Bool }
 // the Store owning c, and the function that ends it.
 func (c *config) withTxMarker(ctx context.Context) (context.Context, func()) {
 	m := &txMarker{}
-	return context.WithValue(ctx, txKey{c}, m), func() { m.ended.Store(true) }
+	return context.WithValue(ctx, txKey{c.guardOwner()}, m), func() { m.ended.Store(true) }
+}
+
+// guardOwner returns the config whose transactions mark contexts for c:
+// c's own, or for a Store made by Derive, that of the Store it was derived
+// from, so the guard sees through Derive.
+func (c *config) guardOwner() *config {
+	if c.derivedFrom != nil {
+		return c.derivedFrom
+	}
+	return c
 }
 
 // checkOuter refuses ctx when it carries a live transaction of the Store
 // owning c.
 func (c *config) checkOuter(ctx context.Context) error {
-	if m, ok := ctx.Value(txKey{c}).(*txMarker); ok && !m.ended.Load() {
+	if m, ok := ctx.Value(txKey{c.guardOwner()}).(*txMarker); ok && !m.ended.Load() {
 		return invalid("store", "called on the outer Store with the context of its live transaction: "+
 			"inside WithTx, use the tx Store that fn receives")
 	}

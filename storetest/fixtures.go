@@ -38,7 +38,7 @@ func newSetup(f Factory) setupFunc {
 		if s == nil || s2 == nil {
 			t.Fatal("factory returned a nil store")
 		}
-		return &bundle{s: s, s2: s2, clock: clock, ctx: t.Context()}
+		return &bundle{s: sealed(s), s2: sealed(s2), clock: clock, ctx: t.Context()}
 	}
 }
 

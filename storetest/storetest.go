@@ -24,7 +24,10 @@ import (
 // means the backend's own clock: the database's, or time.Now). The second
 // handle must be as independent as a second worker process would be: for
 // PostgreSQL, a second connection pool. Lock and claim tests race the two.
-// The factory registers its own cleanup with t.Cleanup.
+// The factory registers its own cleanup with t.Cleanup. The suite runs
+// every Store it is given with a test keyring of its own (store.Derive and
+// store.WithKeyring), so secret fields are sealed on every backend and the
+// factory needs no keyring.
 type Factory func(t *testing.T, clock store.Clock) (primary, secondary *store.Store)
 
 // Run runs the whole conformance suite against the backend behind
@@ -47,7 +50,7 @@ func RunGroups(t *testing.T, newStores Factory, names ...string) {
 	realClock := func(t *testing.T) *bundle {
 		t.Helper()
 		s, s2 := newStores(t, nil)
-		return &bundle{s: s, s2: s2, ctx: t.Context()}
+		return &bundle{s: sealed(s), s2: sealed(s2), ctx: t.Context()}
 	}
 	groups := []group{
 		{"Clusters", testClusters},
@@ -67,6 +70,7 @@ func RunGroups(t *testing.T, newStores Factory, names ...string) {
 		{"Audit", testAudit},
 		{"RBAC", testRBAC},
 		{"Outputs", testOutputs},
+		{"Sealing", testSealing},
 		{"Usage", testUsage},
 		{"Paging", testKeysetPaging},
 		{"IDOrder", testIDOrder},

@@ -31,7 +31,7 @@ type command struct {
 
 // commands lists ocpstore's subcommands, in the order usage shows them.
 func commands() []*command {
-	return []*command{migrateCommand(), queueCommand(), locksCommand(), recoverCommand(), jobsCommand()}
+	return []*command{migrateCommand(), queueCommand(), locksCommand(), recoverCommand(), jobsCommand(), keysCommand()}
 }
 
 // errUsage marks an error in how the command was called: it exits with

@@ -11,6 +11,8 @@
 //	ocpstore locks                  cluster locks held, and expired but not released
 //	ocpstore recover                one RecoverStuck pass over jobs whose worker died
 //	ocpstore jobs CLUSTER_ID        a cluster's job history
+//	ocpstore keys status            sealed secret fields per key ID, plain text
+//	ocpstore keys rotate            reseal secret fields under the primary key
 //
 // Every command takes -database-url (default: the DATABASE_URL environment
 // variable), -json (a JSON document on standard output instead of a table),

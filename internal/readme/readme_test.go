@@ -18,6 +18,7 @@ import (
 	// them twice, and this test took two minutes.
 	_ "github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/ocpctl/ocpstore/store"
+	_ "github.com/ocpctl/ocpstore/store/keyring"
 	_ "github.com/ocpctl/ocpstore/store/memory"
 	_ "github.com/ocpctl/ocpstore/store/postgres"
 	_ "github.com/ocpctl/ocpstore/store/postgres/postgrestest"
@@ -30,6 +31,7 @@ var imports = map[string]string{
 	"context":      "context",
 	"errors":       "errors",
 	"fmt":          "fmt",
+	"os":           "os",
 	"slog":         "log/slog",
 	"testing":      "testing",
 	"time":         "time",
@@ -39,6 +41,7 @@ var imports = map[string]string{
 	"postgres":     "github.com/ocpctl/ocpstore/store/postgres",
 	"postgrestest": "github.com/ocpctl/ocpstore/store/postgres/postgrestest",
 	"storetest":    "github.com/ocpctl/ocpstore/storetest",
+	"keyring":      "github.com/ocpctl/ocpstore/store/keyring",
 }
 
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")

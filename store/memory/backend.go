@@ -15,7 +15,8 @@ import (
 // data). It is safe for concurrent use. See the package documentation for
 // how transactions are isolated.
 type Backend struct {
-	clock store.Clock
+	clock     store.Clock
+	storeOpts []store.Option // WithStoreOptions, for New
 
 	// writer is the write token: held by the one open transaction, or by
 	// one autocommit write for the length of the call. Its holder is the
@@ -54,9 +55,18 @@ func NewBackend(opts ...Option) *Backend {
 	return b
 }
 
+// WithStoreOptions passes options (such as store.WithKeyring) to the
+// store.Store that New returns; NewBackend ignores them.
+func WithStoreOptions(opts ...store.Option) Option {
+	return func(b *Backend) { b.storeOpts = append(b.storeOpts, opts...) }
+}
+
 // New returns a store.Store over a new, empty in-memory database:
-// store.New(NewBackend(opts...)).
-func New(opts ...Option) *store.Store { return store.New(NewBackend(opts...)) }
+// store.New(NewBackend(opts...), the WithStoreOptions options...).
+func New(opts ...Option) *store.Store {
+	b := NewBackend(opts...)
+	return store.New(b, b.storeOpts...)
+}
 
 // Name returns "memory".
 func (b *Backend) Name() string { return "memory" }

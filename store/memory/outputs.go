@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ocpctl/ocpstore/store"
 )
@@ -87,4 +88,46 @@ func (s executor) ArtifactList(ctx context.Context, clusterID string, t *store.A
 		return nil
 	})
 	return out, err
+}
+
+func (s executor) OutputsListAfter(ctx context.Context, afterClusterID string, limit int) ([]*store.ClusterOutputs, error) {
+	var out []*store.ClusterOutputs
+	err := s.via.read(ctx, func(v *dbView) error {
+		var rows []*store.ClusterOutputs
+		for _, r := range v.outputs.all() {
+			if r.ClusterID > afterClusterID {
+				rows = append(rows, r)
+			}
+		}
+		out = cloneAll(window(rows, func(a, b *store.ClusterOutputs) int {
+			return strings.Compare(a.ClusterID, b.ClusterID)
+		}, 0, limit), cloneOutputs)
+		return nil
+	})
+	return out, err
+}
+
+func (s executor) OutputsSwapSecrets(ctx context.Context, swaps []store.SecretsSwap) (int, error) {
+	n := 0
+	err := s.via.write(ctx, func(v *dbView) error {
+		n = 0
+		for _, sw := range swaps {
+			cur := v.outputs.get(sw.ClusterID)
+			if cur == nil || !sameText(cur.DashboardToken, sw.Old.DashboardToken) ||
+				!sameText(cur.SAToken, sw.Old.SAToken) || !sameText(cur.OCLoginCommand, sw.Old.OCLoginCommand) {
+				continue
+			}
+			r := cloneOutputs(cur)
+			r.DashboardToken, r.SAToken, r.OCLoginCommand = ptr(sw.New.DashboardToken), ptr(sw.New.SAToken), ptr(sw.New.OCLoginCommand)
+			v.outputs.put(r.ClusterID, r)
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// sameText reports whether a and b are both nil or hold the same text.
+func sameText(a, b *string) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }

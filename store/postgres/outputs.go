@@ -70,7 +70,27 @@ var (
 		" RETURNING id, created_at, updated_at")
 	outputGetSQL    = named("SELECT " + joinColumns(outputColumns) + " FROM cluster_outputs WHERE cluster_id = @cluster_id")
 	outputDeleteSQL = named("DELETE FROM cluster_outputs WHERE cluster_id = @cluster_id")
-	artifactAddSQL  = named("INSERT INTO cluster_artifacts (" + joinColumns(artifactColumns) + ")" +
+	// outputListAfterSQL is a keyset page of rows by cluster_id (COLLATE
+	// "C": byte order, as the memory backend sorts), on its unique index.
+	outputListAfterSQL = named("SELECT " + joinColumns(outputColumns) + " FROM cluster_outputs" +
+		" WHERE cluster_id > @after ORDER BY cluster_id LIMIT @limit")
+	// outputSwapSecretsSQL replaces the secret columns of each given row
+	// whose secret columns still hold the old values. Under READ COMMITTED
+	// a row updated concurrently is re-checked against the WHERE after the
+	// other writer commits, so a value written meanwhile is never
+	// overwritten.
+	outputSwapSecretsSQL = named("UPDATE cluster_outputs o SET dashboard_token = s.new_dashboard_token," +
+		" sa_token = s.new_sa_token, oc_login_command = s.new_oc_login_command" +
+		" FROM unnest(@cluster_ids::text[], @old_dashboard_tokens::text[], @old_sa_tokens::text[]," +
+		" @old_oc_login_commands::text[], @new_dashboard_tokens::text[], @new_sa_tokens::text[]," +
+		" @new_oc_login_commands::text[])" +
+		" AS s(cluster_id, old_dashboard_token, old_sa_token, old_oc_login_command," +
+		" new_dashboard_token, new_sa_token, new_oc_login_command)" +
+		" WHERE o.cluster_id = s.cluster_id" +
+		" AND o.dashboard_token IS NOT DISTINCT FROM s.old_dashboard_token" +
+		" AND o.sa_token IS NOT DISTINCT FROM s.old_sa_token" +
+		" AND o.oc_login_command IS NOT DISTINCT FROM s.old_oc_login_command")
+	artifactAddSQL = named("INSERT INTO cluster_artifacts (" + joinColumns(artifactColumns) + ")" +
 		" VALUES (" + params(artifactColumns[:6]...) + ", " + nowSQL + ") RETURNING created_at")
 )
 
@@ -136,4 +156,34 @@ func (s executor) ArtifactList(ctx context.Context, clusterID string, t *store.A
 	}
 	as, err := clusterArtifacts.queryAll(ctx, s.q, sqlStr, args...)
 	return as, mapError(ctx, err, "list artifacts of cluster "+clusterID)
+}
+
+// OutputsListAfter returns the page of rows after afterClusterID.
+func (s executor) OutputsListAfter(ctx context.Context, afterClusterID string, limit int) ([]*store.ClusterOutputs, error) {
+	rows, err := clusterOutputs.queryAll(ctx, s.q, outputListAfterSQL.sql,
+		outputListAfterSQL.args(pgx.NamedArgs{"after": afterClusterID, "limit": limit})...)
+	return rows, mapError(ctx, err, "list outputs after cluster "+afterClusterID)
+}
+
+// OutputsSwapSecrets compares-and-sets the secret columns of the given
+// rows in one statement.
+func (s executor) OutputsSwapSecrets(ctx context.Context, swaps []store.SecretsSwap) (int, error) {
+	n := len(swaps)
+	ids := make([]string, n)
+	cols := make([][]*string, 6)
+	for i := range cols {
+		cols[i] = make([]*string, n)
+	}
+	for i, sw := range swaps {
+		ids[i] = sw.ClusterID
+		cols[0][i], cols[1][i], cols[2][i] = sw.Old.DashboardToken, sw.Old.SAToken, sw.Old.OCLoginCommand
+		cols[3][i], cols[4][i], cols[5][i] = sw.New.DashboardToken, sw.New.SAToken, sw.New.OCLoginCommand
+	}
+	tag, err := s.q.Exec(ctx, outputSwapSecretsSQL.sql, outputSwapSecretsSQL.args(pgx.NamedArgs{"cluster_ids": ids,
+		"old_dashboard_tokens": cols[0], "old_sa_tokens": cols[1], "old_oc_login_commands": cols[2],
+		"new_dashboard_tokens": cols[3], "new_sa_tokens": cols[4], "new_oc_login_commands": cols[5]})...)
+	if err != nil {
+		return 0, mapError(ctx, err, "swap secrets of outputs")
+	}
+	return int(tag.RowsAffected()), nil
 }
