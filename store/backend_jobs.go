@@ -94,7 +94,7 @@ type JobsClaimParams struct {
 // *TransitionError for the whole call, which then changes nothing),
 // releases the lock and writes the end's audit event (JobAuditEvent with
 // the item's AuditID, actor Lock.LockedBy and the lock's token). It locks
-// the cluster rows it moves first, in ID order, then the lock rows.
+// the items' cluster rows first, in ID order, then the lock rows.
 type JobsFinishParams struct {
 	Items []JobsFinishItem
 }

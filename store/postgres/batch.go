@@ -13,7 +13,7 @@ import (
 )
 
 // clusterEdgesSQL is the cluster state machine's edges as a VALUES list of
-// (from, to) status pairs, from store.CanTransition: finishSQL checks a
+// (from, to) status pairs, from store.CanTransition: the batch end checks a
 // cluster move against it as UpdateStatus's compare-and-set does.
 var clusterEdgesSQL = func() string {
 	var rows []string
@@ -27,8 +27,8 @@ var clusterEdgesSQL = func() string {
 	return "(VALUES " + strings.Join(rows, ", ") + ")"
 }()
 
-// The statements of the worker operations' slow path (claim.go,
-// claimRounds): one statement per step for the whole batch, each item's values passed as parallel arrays
+// The statements of the worker operations (claim.go): one statement per
+// step for the whole batch, each item's values passed as parallel arrays
 // and unnested WITH ORDINALITY, so every row of the result names its item.
 var (
 	// batchStartSQL starts every job of a claim batch in one statement,
@@ -57,6 +57,49 @@ var (
 		joinColumns(qualify("s", jobColumns)) +
 		" FROM i JOIN a ON a.job_id = i.job_id LEFT JOIN s ON s.id = a.job_id LEFT JOIN m ON m.id = a.cluster_id" +
 		" ORDER BY i.ord")
+	// batchGetJobsSQL reads the jobs of a finish batch.
+	batchGetJobsSQL = named("SELECT " + joinColumns(jobColumns) + " FROM jobs WHERE id = ANY(@ids::text[])")
+	// batchLockClustersSQL locks the clusters of a finish batch, in ID
+	// order, before batchEndSQL touches their lock rows (see
+	// "Lock order" in the package documentation).
+	batchLockClustersSQL = named("SELECT id FROM clusters WHERE id = ANY(@ids::text[]) ORDER BY id FOR NO KEY UPDATE")
+	// batchEndSQL ends every job of a batch in one statement, each as
+	// Finish's writes would, its clusters already locked
+	// (batchLockClustersSQL): l: the lock rows still carrying the item's
+	// token, locked in cluster order (the fence, see fenced); w: the job
+	// write, only while RUNNING under such a lock; cl: the written jobs'
+	// clusters that have an end status, locked, with their latest status;
+	// m: the cluster moves the state machine allows (destroyed_at set on
+	// DESTROYED), none where the cluster is there already; d: the lock
+	// release (released_at set). One row per written job: its item, its
+	// cluster's status before the move (NULL without an end status),
+	// whether it moved, and the job.
+	batchEndSQL = named("WITH i AS (SELECT * FROM unnest(@cluster_ids::text[], @job_ids::text[], @tokens::bigint[]," +
+		" @statuses::text[], @codes::text[], @messages::text[], @afters::interval[], @metadata::jsonb[], @end_statuses::text[])" +
+		" WITH ORDINALITY AS i(cluster_id, job_id, token, status, code, msg, after, md, end_status, ord))," +
+		" l AS (SELECT jl.cluster_id, jl.job_id FROM job_locks jl JOIN i ON jl.cluster_id = i.cluster_id" +
+		" AND jl.job_id = i.job_id AND jl.token = i.token AND jl." + heldSQL + " ORDER BY jl.cluster_id FOR NO KEY UPDATE OF jl)," +
+		" w AS (UPDATE jobs j SET status = i.status," +
+		" error_code = CASE WHEN i.status = " + literals(store.JobSucceeded) + " THEN j.error_code ELSE i.code END," +
+		" error_message = CASE WHEN i.status = " + literals(store.JobSucceeded) + " THEN j.error_message ELSE i.msg END," +
+		" retry_at = CASE WHEN i.status = " + literals(store.JobRetrying) + " THEN " + nowSQL + " + i.after ELSE j.retry_at END," +
+		" ended_at = CASE WHEN i.status = " + literals(store.JobRetrying) + " THEN NULL ELSE " + nowSQL + " END," +
+		" updated_at = " + nowSQL + "," +
+		" metadata = CASE WHEN i.md IS NULL THEN j.metadata ELSE COALESCE(j.metadata, '{}'::jsonb) || i.md END" +
+		" FROM l JOIN i ON i.cluster_id = l.cluster_id AND i.job_id = l.job_id" +
+		" WHERE j.id = l.job_id AND j.cluster_id = l.cluster_id AND j.status = " + runningSQL +
+		" RETURNING i.ord, i.token, i.end_status, " + joinColumns(qualify("j", jobColumns)) + ")," +
+		" cl AS (SELECT c.id, c.status, w.end_status FROM clusters c JOIN w ON c.id = w.cluster_id" +
+		" WHERE w.end_status <> '' FOR NO KEY UPDATE OF c)," +
+		" m AS (UPDATE clusters c SET status = cl.end_status, updated_at = " + nowSQL + "," +
+		" destroyed_at = CASE WHEN cl.end_status = " + literals(store.ClusterDestroyed) + " THEN " + nowSQL +
+		" ELSE c.destroyed_at END FROM cl WHERE c.id = cl.id AND cl.status <> cl.end_status" +
+		" AND EXISTS (SELECT 1 FROM " + clusterEdgesSQL + " AS e(f, t) WHERE e.f = cl.status AND e.t = cl.end_status)" +
+		" RETURNING c.id)," +
+		" d AS (UPDATE job_locks dl SET released_at = " + nowSQL + " FROM w WHERE dl.cluster_id = w.cluster_id" +
+		" AND dl.job_id = w.id AND dl.token = w.token AND dl." + heldSQL + ")" +
+		" SELECT w.ord, cl.status, m.id IS NOT NULL, " + joinColumns(qualify("w", jobColumns)) +
+		" FROM w LEFT JOIN cl ON cl.id = w.cluster_id LEFT JOIN m ON m.id = w.cluster_id ORDER BY w.ord")
 	// batchLogSQL appends audit events, all with one CreatedAt.
 	batchLogSQL = named("INSERT INTO audit_events (" + joinColumns(auditColumns) + ")" +
 		" SELECT id, actor, action, cluster_id, job_id, user_id::uuid, status, md, ip::inet, ua, " + nowSQL +
@@ -116,6 +159,76 @@ func (s executor) startJobs(ctx context.Context, worker string, ttl time.Duratio
 		out[ord-1] = &store.Claimed{Job: job, Cluster: &cluster, Lock: lock}
 	}
 	return out, mapError(ctx, rows.Err(), "start jobs")
+}
+
+// getJobs reads the jobs in one statement: one per ID, in order, nil for
+// an ID no job has.
+func (s executor) getJobs(ctx context.Context, ids []string) ([]*store.Job, error) {
+	js, err := jobs.all(ctx, s.q, batchGetJobsSQL, pgx.NamedArgs{"ids": ids})
+	if err != nil {
+		return nil, mapError(ctx, err, "get jobs")
+	}
+	byID := make(map[string]*store.Job, len(js))
+	for _, j := range js {
+		byID[j.ID] = j
+	}
+	out := make([]*store.Job, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}
+
+// jobEnd is one fenced write of a finish batch.
+type jobEnd struct {
+	item store.JobsFinishItem
+	end  store.JobEnding
+}
+
+// endJobs locks the batch's clusters (batchLockClustersSQL), then makes
+// the fenced writes, cluster moves and lock releases in one statement
+// (batchEndSQL). It returns one job per end, as written, or nil where the
+// fence refused the write.
+func (s executor) endJobs(ctx context.Context, ends []jobEnd) ([]*store.Job, error) {
+	n := len(ends)
+	clusterIDs, jobIDs, statuses := make([]string, n), make([]string, n), make([]string, n)
+	codes, msgs, endStatuses := make([]string, n), make([]string, n), make([]string, n)
+	tokens, afters, md := make([]int64, n), make([]time.Duration, n), make([]*string, n)
+	for i, e := range ends {
+		l := e.item.Lock
+		clusterIDs[i], jobIDs[i], tokens[i] = l.ClusterID, l.JobID, l.Token
+		statuses[i], codes[i], msgs[i], afters[i] = string(e.end.Status), e.end.Code, e.end.Message, e.end.RetryAfter
+		endStatuses[i] = string(e.end.Cluster)
+		if len(e.end.Metadata) > 0 {
+			md[i] = jsonText(e.end.Metadata)
+		}
+	}
+	if _, err := s.q.Exec(ctx, batchLockClustersSQL.sql, batchLockClustersSQL.args(pgx.NamedArgs{"ids": clusterIDs})...); err != nil {
+		return nil, mapError(ctx, err, "lock clusters")
+	}
+	rows, err := s.q.Query(ctx, batchEndSQL.sql, batchEndSQL.args(pgx.NamedArgs{"cluster_ids": clusterIDs,
+		"job_ids": jobIDs, "tokens": tokens, "statuses": statuses, "codes": codes, "messages": msgs, "afters": afters,
+		"metadata": md, "end_statuses": endStatuses, "now": s.now()})...)
+	if err != nil {
+		return nil, mapError(ctx, err, "end jobs")
+	}
+	defer rows.Close()
+	out := make([]*store.Job, n)
+	for rows.Next() {
+		var ord int64
+		var from *store.ClusterStatus
+		var moved bool
+		var jr jobRow
+		if err := rows.Scan(append([]any{&ord, &from, &moved}, jr.dests()...)...); err != nil {
+			return nil, mapError(ctx, err, "end jobs")
+		}
+		e := ends[ord-1]
+		if from != nil && *from != e.end.Cluster && !moved {
+			return nil, &store.TransitionError{Entity: "cluster", ID: e.item.Lock.ClusterID, From: string(*from), To: string(e.end.Cluster)}
+		}
+		out[ord-1] = jr.value()
+	}
+	return out, mapError(ctx, rows.Err(), "end jobs")
 }
 
 // logEvents appends the events in one statement, setting each CreatedAt.

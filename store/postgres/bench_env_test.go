@@ -150,6 +150,9 @@ func argTypes(args []any) []string {
 	return out
 }
 
+// readCommitted is the transaction mode the Store asks for.
+var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
+
 // benchEpoch is where the rows COPY inserts start their created_at.
 var benchEpoch = time.Date(2030, time.January, 1, 0, 0, 0, 0, time.UTC)
 

@@ -32,11 +32,10 @@
 // through and FOR UPDATE blocked; and FOR NO KEY UPDATE on a lock row in a
 // fenced write, not FOR SHARE, which two writers of one lock would both get
 // and then each wait to upgrade. So: the manual pattern (GetByIDForUpdate,
-// Acquire, MarkStarted, UpdateStatus), Claim and ClaimMany (one statement:
-// the job and cluster rows, skipping locked rows and so never waiting; then
-// the lock rows, in cluster order), Finish and FinishMany (one statement:
-// the clusters it moves, in ID order, then the lock rows, the fenced writes
-// and the releases), Requeue and
+// Acquire, MarkStarted, UpdateStatus), Claim and ClaimMany (LockRunnable on
+// job and cluster rows, which skips locked rows and so never waits; then
+// the lock rows, in cluster order), Finish and FinishMany (the clusters, in
+// ID order, then the fenced writes and the releases), Requeue and
 // RecoverStuck (cluster, lock row, job) and ReleaseExpired (the expired lock
 // rows in cluster order) cannot wait for each other in a cycle. A plain
 // Acquire, Extend or Release locks only the lock row. The deterministic

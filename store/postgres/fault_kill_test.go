@@ -36,7 +36,7 @@ const (
 // statement of each kind that the pool under test runs, up to killPerKind
 // times per kind: the backend is gone, for certain, when the statement goes
 // out. A kind is the worker operation (see withOp) and the statement's
-// first keyword, such as "claim:with" or "heartbeat:update". Which
+// first keyword, such as "claim:commit" or "heartbeat:update". Which
 // statement dies is decided by counting, not by timing, so every step of
 // Claim, Finish and the heartbeat dies in every run.
 type killTracer struct {
@@ -214,9 +214,8 @@ func TestFaultTerminateBackends(t *testing.T) {
 	for _, v := range snapshotErrs {
 		t.Errorf("mid-run invariant: %s", v)
 	}
-	// Claim and Finish are one autocommit statement each (claimSQL,
-	// finishSQL): killing it before it goes out covers them.
-	for _, kind := range []string{"claim:with", "finish:with", "heartbeat:update", "work:select"} {
+	for _, kind := range []string{"claim:begin", "claim:select", "claim:with", "claim:insert", "claim:commit",
+		"finish:begin", "finish:select", "finish:with", "finish:insert", "finish:commit", "heartbeat:update", "work:select"} {
 		if tracer.hits[kind] == 0 {
 			t.Errorf("no %s statement was killed (kills by kind %v): the test lost its coverage", kind, tracer.hits)
 		}

@@ -8,18 +8,15 @@ import (
 	"net"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"testing"
 )
 
-// cutMode is when faultProxy cuts a connection around a commit: a COMMIT,
-// or the Sync that ends an autocommit statement (an Execute sent while no
-// transaction block was open), where the server commits it.
+// cutMode is when faultProxy cuts a connection around a COMMIT.
 type cutMode int
 
 const (
-	// cutBeforeCommit swallows the COMMIT (or Sync) and closes both
-	// sides: the server never sees it and rolls the transaction back.
+	// cutBeforeCommit swallows the COMMIT and closes both sides: the
+	// server never sees it and rolls the transaction back.
 	cutBeforeCommit cutMode = iota + 1
 	// cutAfterCommit forwards the COMMIT, discards the server's reply up to
 	// its ReadyForQuery (so the commit has completed) and then closes both
@@ -32,13 +29,10 @@ const (
 const protocolV3 = 3 << 16
 
 // faultProxy is a TCP proxy between a pool and the server that can cut a
-// connection at the moment a commit goes through it. It reads the
+// connection at the moment a COMMIT goes through it. It reads the
 // client's messages (after a plain startup message: the test URLs use
 // sslmode=disable) and recognizes the simple Query message pgx sends for
-// Commit, and the Sync after an Execute sent while the server's last
-// ReadyForQuery said idle (no transaction block): the implicit commit of
-// an autocommit statement. Other connections (cancel requests) are
-// forwarded untouched.
+// Commit. Other connections (cancel requests) are forwarded untouched.
 type faultProxy struct {
 	ln     net.Listener
 	target string
@@ -168,16 +162,12 @@ func (p *faultProxy) serve(client net.Conn) {
 	// cutAfterCommit: from then on the server's replies are discarded.
 	var cutDone chan struct{}
 	dropReplies := make(chan struct{})
-	var idle atomic.Bool // the server's last ReadyForQuery: no transaction block
 	p.wg.Go(func() {
 		defer p.untrack(client, server)
 		for {
 			typ, msg, err := readMessage(server)
 			if err != nil {
 				return
-			}
-			if typ == 'Z' {
-				idle.Store(msg[len(msg)-1] == 'I')
 			}
 			select {
 			case <-dropReplies:
@@ -194,20 +184,12 @@ func (p *faultProxy) serve(client net.Conn) {
 			}
 		}
 	})
-	executed := false // an Execute since the last Sync, sent while idle
 	for {
 		typ, msg, err := readMessage(client)
 		if err != nil {
 			return
 		}
-		autocommit := false
-		switch typ {
-		case 'E':
-			executed = executed || idle.Load()
-		case 'S':
-			autocommit, executed = executed, false
-		}
-		if typ == 'Q' && isCommit(msg[5:]) || autocommit {
+		if typ == 'Q' && isCommit(msg[5:]) {
 			switch mode, done := p.take(); mode {
 			case cutBeforeCommit:
 				close(done) // before the client can see the cut

@@ -158,17 +158,13 @@ func TestLockOrderManualPatternVsAcquire(t *testing.T) {
 }
 
 // TestLockOrderAcquireVsClaim: a plain Acquire of a cluster against a Claim
-// that has locked that cluster's job and cluster rows and its lock row. The
-// Acquire's foreign-key check (FOR KEY SHARE on the cluster row for a first
-// grant, on the job row when the lock row changes job) waited for the
-// Claim's FOR UPDATE, and the Claim's lock grant for the plain Acquire's
-// row: a deadlock, when the Claim was several statements (LockRunnable,
-// then the grant). The Claim is now one statement (claimSQL), which no
-// client can pause between its row locks and its grant, so the test runs it
-// in a transaction and pauses after it, all its locks held: the plain
-// Acquire waits for the Claim's lock row, not in a cycle, and then finds
-// the lock held (ErrLockHeld). The job and cluster rows are locked FOR NO
-// KEY UPDATE, which the Acquire's foreign-key checks pass.
+// that has just locked that cluster's job and cluster rows (LockRunnable)
+// and is about to take the lock. The Acquire's foreign-key check (FOR KEY
+// SHARE on the cluster row for a first grant, on the job row when the lock
+// row changes job) waited for the Claim's FOR UPDATE, and the Claim's
+// Acquire for the plain Acquire's row: a deadlock. LockRunnable now takes
+// FOR NO KEY UPDATE: the plain Acquire gets the lock and the Claim, finding
+// the cluster locked, nothing (ErrNoJob).
 func TestLockOrderAcquireVsClaim(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -209,12 +205,10 @@ func TestLockOrderAcquireVsClaim(t *testing.T) {
 
 			claimed := make(chan error, 1)
 			go func() {
-				claimed <- claimer.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
-					_, err := tx.Claim(ctx, store.ClaimParams{WorkerID: "w-claim", LockTTL: time.Minute})
-					return err
-				})
+				_, err := claimer.Claim(ctx, store.ClaimParams{WorkerID: "w-claim", LockTTL: time.Minute})
+				claimed <- err
 			}()
-			<-g.reached // the Claim holds the job, cluster and lock rows
+			<-g.reached // the Claim holds the job and cluster rows
 			done := make(chan error, 1)
 			go func() {
 				_, err := plain.JobLocks.Acquire(ctx, c.ID, j.ID, "w-plain", time.Minute)
@@ -224,8 +218,8 @@ func TestLockOrderAcquireVsClaim(t *testing.T) {
 			close(g.open)
 			claimErr := <-claimed
 			plainErr = result(plainErr, returned, done)
-			if claimErr != nil || !errors.Is(plainErr, store.ErrLockHeld) {
-				t.Fatalf("plain Acquire: %v (want ErrLockHeld); Claim: %v (want nil)", plainErr, claimErr)
+			if plainErr != nil || !errors.Is(claimErr, store.ErrNoJob) {
+				t.Fatalf("plain Acquire: %v (want nil); Claim: %v (want ErrNoJob)", plainErr, claimErr)
 			}
 		})
 	}
@@ -262,17 +256,12 @@ func startManually(t *testing.T, s *store.Store, c *store.Cluster, j *store.Job,
 // job of the same cluster (the manual pattern started the newer one out of
 // queue order). Finish took the lock row (its fence) and then the cluster
 // row, the Claim the cluster row and then the lock row: a deadlock. Finish
-// is now one statement that locks a cluster row only to move it, and then
-// before the lock row; this one does not move it (a day-2 job). The test
-// runs Finish in a transaction and pauses after its statement (lock and
-// job rows held): the Claim locks the older job and the cluster, waits for
-// the lock row, not in a cycle, and takes the lock once the Finish has
-// released it.
+// now takes the cluster row first, so the Claim skips the cluster.
 func TestLockOrderFinishVsClaim(t *testing.T) {
 	t.Parallel()
 	e := newLockOrderEnv(t)
 	ctx := t.Context()
-	g := newGate("FOR NO KEY UPDATE OF jl") // Finish's statement (finishSQL)
+	g := newGate("FOR NO KEY UPDATE OF jl") // Finish's fenced write (batchEndSQL)
 	finisher, claimer := e.store(t, "lo-finish", g), e.store(t, "lo-claim", nil)
 	c, older := seedJob(t, claimer, store.ClusterReady, store.JobPostConfigure)
 	newer := &store.Job{ClusterID: c.ID, JobType: store.JobPostConfigure}
@@ -283,30 +272,27 @@ func TestLockOrderFinishVsClaim(t *testing.T) {
 	e.clock.Advance(2 * time.Minute) // expired, still current
 
 	finished := make(chan error, 1)
-	go func() { finished <- finishInTx(ctx, finisher, lock) }()
+	go func() {
+		_, err := finisher.Finish(ctx, lock, store.Succeeded(nil))
+		finished <- err
+	}()
 	<-g.reached // Finish has made its fenced write
 	done := make(chan error, 1)
-	var got *store.Claimed
 	go func() {
-		var err error
-		got, err = claimer.Claim(ctx, store.ClaimParams{WorkerID: "w-claim", LockTTL: time.Minute})
+		_, err := claimer.Claim(ctx, store.ClaimParams{WorkerID: "w-claim", LockTTL: time.Minute})
 		done <- err
 	}()
 	claimErr, returned := e.doneOrWaiting(t, "lo-claim", done)
 	close(g.open)
 	finishErr := <-finished
 	claimErr = result(claimErr, returned, done)
-	if finishErr != nil || claimErr != nil || got.Job.ID != older.ID {
-		t.Fatalf("Finish: %v (want nil); Claim: %v (want nil, the older job %s)", finishErr, claimErr, older.ID)
+	if finishErr != nil || !errors.Is(claimErr, store.ErrNoJob) {
+		t.Fatalf("Finish: %v (want nil); Claim: %v (want ErrNoJob: the cluster was being finished)", finishErr, claimErr)
 	}
-}
-
-// finishInTx finishes lock's job successfully in a transaction of its own.
-func finishInTx(ctx context.Context, s *store.Store, lock *store.JobLock) error {
-	return s.WithTx(ctx, func(ctx context.Context, tx *store.Store) error {
-		_, err := tx.Finish(ctx, lock, store.Succeeded(nil))
-		return err
-	})
+	if _, err := claimer.Claim(ctx, store.ClaimParams{WorkerID: "w-claim", LockTTL: time.Minute}); err != nil {
+		t.Fatalf("claim of the older job after the finish: %v", err)
+	}
+	_ = older
 }
 
 // TestLockOrderFinishVsDuplicateFencedWrite: a Finish and a duplicate fenced
@@ -315,19 +301,21 @@ func finishInTx(ctx context.Context, s *store.Store, lock *store.JobLock) error 
 // job row, and the Finish, releasing the lock, for the fenced write's
 // share lock: a deadlock. The fence now takes FOR NO KEY UPDATE, so the
 // second writer waits at the lock row and then finds the lock released
-// (ErrLockLost). Finish is one statement: the test runs it in a
-// transaction and pauses after it.
+// (ErrLockLost).
 func TestLockOrderFinishVsDuplicateFencedWrite(t *testing.T) {
 	t.Parallel()
 	e := newLockOrderEnv(t)
 	ctx := t.Context()
-	g := newGate("FOR NO KEY UPDATE OF jl") // Finish's statement (finishSQL)
+	g := newGate("FOR NO KEY UPDATE OF jl") // Finish's fenced write (batchEndSQL)
 	finisher, writer := e.store(t, "lo-finish", g), e.store(t, "lo-write", nil)
 	c, j := seedJob(t, writer, store.ClusterReady, store.JobPostConfigure)
 	lock := startManually(t, writer, c, j, time.Minute)
 
 	finished := make(chan error, 1)
-	go func() { finished <- finishInTx(ctx, finisher, lock) }()
+	go func() {
+		_, err := finisher.Finish(ctx, lock, store.Succeeded(nil))
+		finished <- err
+	}()
 	<-g.reached
 	done := make(chan error, 1)
 	go func() {

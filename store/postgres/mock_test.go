@@ -107,23 +107,19 @@ func TestMockFencedWriteSQL(t *testing.T) {
 	}
 }
 
-// TestMockClaimSQL: Claim outside a transaction is one autocommit
-// statement (claimSQL), no BEGIN and no COMMIT; the candidates are picked
-// as LockRunnable picks them, and nothing runnable is ErrNoJob.
-func TestMockClaimSQL(t *testing.T) {
+func TestMockLockRunnableSQL(t *testing.T) {
 	t.Parallel()
 	mock, s := newMock(t, 0)
-	mock.ExpectQuery(`^WITH st\(job_type, from_status, resumed, to_status\) AS \(VALUES \('CREATE', 'PENDING', false, 'CREATING'\), .*\), `+
-		`k AS MATERIALIZED \(SELECT j\.id, .* FROM jobs j JOIN clusters c ON c\.id = j\.cluster_id .*`+
+	mock.ExpectBeginTx(readCommitted)
+	mock.ExpectQuery(`^SELECT j\.id, .*, c\.credentials_mode FROM jobs j JOIN clusters c ON c\.id = j\.cluster_id `+
 		`WHERE j\.status IN \('PENDING', 'RETRYING'\) .*`+
 		`AND j\.job_type = ANY\(\$2::text\[\]\) `+
 		`AND NOT EXISTS \(SELECT 1 FROM jobs o WHERE o\.cluster_id = j\.cluster_id AND o\.status IN \('PENDING', 'RUNNING', 'RETRYING'\) AND \(o\.created_at, o\.id\) < \(j\.created_at, j\.id\)\) `+
 		`AND NOT EXISTS \(SELECT 1 FROM job_locks l WHERE l\.cluster_id = j\.cluster_id AND l\.released_at IS NULL AND l\.expires_at > .*\) `+
-		`ORDER BY j\.created_at, j\.id LIMIT \$3 FOR NO KEY UPDATE OF j, c SKIP LOCKED\), r AS MATERIALIZED .*`+
-		`a AS \(INSERT INTO job_locks .*ON CONFLICT \(cluster_id\) DO UPDATE .*`+
-		`e AS \(INSERT INTO audit_events .*`).
-		WithArgs(nil, []store.JobType{store.JobCreate}, 1, "w1", time.Minute, pgxmock.AnyArg()).
-		WillReturnRows(pgxmock.NewRows([]string{"startable"}))
+		`ORDER BY j\.created_at, j\.id LIMIT \$3 FOR NO KEY UPDATE OF j, c SKIP LOCKED$`).
+		WithArgs(nil, []store.JobType{store.JobCreate}, 1).
+		WillReturnRows(pgxmock.NewRows(runnables.columns))
+	mock.ExpectCommit()
 	_, err := s.Claim(t.Context(), store.ClaimParams{WorkerID: "w1", LockTTL: time.Minute, JobTypes: []store.JobType{store.JobCreate}})
 	if !errors.Is(err, store.ErrNoJob) {
 		t.Fatalf("got %v, want ErrNoJob", err)

@@ -178,6 +178,12 @@ type expected struct {
 	aliases map[string]string
 }
 
+// Transaction control, which pgx sends without arguments.
+var (
+	beginTx  = expected{what: "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"}
+	commitTx = expected{what: "COMMIT"}
+)
+
 // compareScript checks that sent is script's statements want, in order.
 func compareScript(t *testing.T, script string, sent []sentSQL, stmts []string, want []expected) {
 	t.Helper()
@@ -260,7 +266,13 @@ func TestPgbenchClaimFinishScript(t *testing.T) {
 	scriptsCluster(t, s)
 	ctx := t.Context()
 	stmts := scriptStatements(t, "claim_finish.sql")
-	claim := expected{what: "the claim", vars: []string{"NULL", ":types", ":limit", ":client_id", ":ttl", "ARRAY[:start_id]"}}
+	lockRunnable := expected{what: "LockRunnable", vars: []string{"NULL", ":types", ":limit"},
+		aliases: map[string]string{"SELECT j.id,": "SELECT j.id AS job_id,"}}
+	logEvents := func(id, action, md string) expected {
+		return expected{what: "the audit events", vars: []string{"NULL", "ARRAY[" + id + "]", "ARRAY[:client_id]",
+			"ARRAY[" + action + "]", "ARRAY[:cluster_id]", "ARRAY[:job_id]", "ARRAY[NULL]", "ARRAY[:ok]",
+			"ARRAY[" + md + "]", "ARRAY[NULL]", "ARRAY[NULL]"}}
+	}
 
 	sent := rec.record(t, func() error {
 		c, err := s.Claim(ctx, store.ClaimParams{WorkerID: "0", LockTTL: time.Minute})
@@ -271,18 +283,28 @@ func TestPgbenchClaimFinishScript(t *testing.T) {
 		return err
 	})
 	compareScript(t, "claim_finish.sql", sent, stmts, []expected{
-		claim,
-		{what: "the finish", vars: []string{"ARRAY[:cluster_id]", "ARRAY[:job_id]", "ARRAY[:token]",
-			"ARRAY['SUCCEEDED']", "ARRAY['']", "ARRAY['']", "ARRAY['0']", "ARRAY[:md_job]", "ARRAY[:done_id]",
-			"ARRAY[:client_id]", "NULL"}},
+		beginTx,
+		lockRunnable,
+		{what: "the batch start", vars: []string{"ARRAY[:job_id]", "ARRAY[:cluster_id]", "ARRAY['READY']", ":client_id",
+			"NULL", ":ttl"}},
+		logEvents(":start_id", ":act_start", ":md_start"),
+		commitTx,
+		beginTx,
+		{what: "the jobs", vars: []string{"ARRAY[:job_id]"}},
+		{what: "the clusters", vars: []string{"ARRAY[:cluster_id]"}},
+		{what: "the batch end", vars: []string{"ARRAY[:cluster_id]", "ARRAY[:job_id]", "ARRAY[:token]",
+			"ARRAY['SUCCEEDED']", "ARRAY['']", "ARRAY['']", "ARRAY['0']", "ARRAY[:md_job]", "ARRAY['READY']", "NULL"}},
+		logEvents(":done_id", ":act_done", ":md_done"),
+		commitTx,
 	})
 
-	// Nothing runnable: the claim alone, which finds nothing.
+	// Nothing runnable: the script's \else branch commits after the query.
 	sent = rec.record(t, func() error {
 		if _, err := s.Claim(ctx, store.ClaimParams{WorkerID: "0", LockTTL: time.Minute}); !errors.Is(err, store.ErrNoJob) {
 			return errors.Join(errors.New("claim on an empty queue"), err)
 		}
 		return nil
 	})
-	compareScript(t, "claim_finish.sql", sent, stmts[:1], []expected{claim})
+	compareScript(t, "claim_finish.sql", sent, []string{stmts[0], stmts[1], stmts[len(stmts)-1]},
+		[]expected{beginTx, lockRunnable, commitTx})
 }
