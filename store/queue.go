@@ -61,7 +61,8 @@ func (c QueueCount) Age(at time.Time) time.Duration {
 // QueueStatsExecutor is an optional capability of an Executor: reading the
 // queue's state in one consistent snapshot. Both backends of this module
 // implement it; Store.QueueStats reports ErrInvalidArgument for a backend
-// that does not.
+// that does not. An Executor that wraps another (by embedding it, say) must
+// pass the method through, or the capability is hidden.
 type QueueStatsExecutor interface {
 	// JobsQueueStats returns the queue by type, every job type included.
 	JobsQueueStats(ctx context.Context) (*QueueReport, error)

@@ -60,3 +60,9 @@ type purgeAsOwner struct {
 func (x purgeAsOwner) AuditPurge(ctx context.Context, before time.Time) (int64, error) {
 	return x.owner().AuditPurge(ctx, before)
 }
+
+// JobsQueueStats passes the optional capability through: embedding
+// store.Executor hides it, and the QueueStats group would find none.
+func (x purgeAsOwner) JobsQueueStats(ctx context.Context) (*store.QueueReport, error) {
+	return x.Executor.(store.QueueStatsExecutor).JobsQueueStats(ctx)
+}
