@@ -13,11 +13,6 @@ import (
 // faultLockTimeout is the lock_timeout of TestFaultLockTimeout's pool.
 const faultLockTimeout = 200 * time.Millisecond
 
-// faultLockBound is how long an operation blocked by a stuck holder may
-// take: the lock_timeout plus generous room for a loaded CI machine. The
-// point is that it returns at all; without lock_timeout it never would.
-const faultLockBound = faultLockTimeout + 3*time.Second
-
 // TestFaultLockTimeout parks a stuck holder on a row (another connection
 // holding SELECT … FOR UPDATE in an open transaction, as a hung process or
 // a debugger would) and checks that every worker operation that must wait
@@ -35,7 +30,10 @@ func TestFaultLockTimeout(t *testing.T) {
 	direct := postgres.New(env.admin, postgres.WithClock(clock))
 	ctx := t.Context()
 
-	// timedOut checks that op returned a lock timeout within the bound.
+	// timedOut checks that op returned a lock timeout: only the pool's
+	// lock_timeout ends the wait with 55P03 (without it op would wait as
+	// long as the holder), so the error proves it, with no clock in the
+	// test (a wall-clock bound would fail on a loaded machine).
 	timedOut := func(t *testing.T, what string, op func() error) {
 		t.Helper()
 		start := time.Now()
@@ -45,21 +43,15 @@ func TestFaultLockTimeout(t *testing.T) {
 			errors.Is(err, store.ErrSerialization) {
 			t.Errorf("%s behind a stuck holder: got %v, want postgres.ErrLockNotAvailable (a store.ErrConflict)", what, err)
 		}
-		if elapsed > faultLockBound {
-			t.Errorf("%s took %s behind a stuck holder, want about the lock_timeout %s", what, elapsed, faultLockTimeout)
-		}
 		t.Logf("%s returned after %s: %v", what, elapsed.Round(time.Millisecond), err)
 	}
-	// noJob checks that Claim skips the locked rows at once.
+	// noJob checks that Claim skips the locked rows: had it waited for
+	// them, the lock_timeout would have ended it with 55P03, not ErrNoJob.
 	noJob := func(t *testing.T) {
 		t.Helper()
-		start := time.Now()
 		c, err := s.Claim(ctx, store.ClaimParams{WorkerID: "skipper", LockTTL: time.Minute})
 		if !errors.Is(err, store.ErrNoJob) {
-			t.Errorf("Claim with the only runnable job's rows held: got %v (claimed %+v), want ErrNoJob", err, c)
-		}
-		if elapsed := time.Since(start); elapsed >= faultLockTimeout {
-			t.Errorf("Claim took %s: it waited for a locked row instead of skipping it", elapsed)
+			t.Errorf("Claim with the only runnable job's rows held: got %v (claimed %+v), want ErrNoJob (a lock timeout means it waited)", err, c)
 		}
 	}
 
