@@ -216,19 +216,39 @@ func (h *haRun) phase(ctx context.Context, d time.Duration, fn func(context.Cont
 	return fn(ctx)
 }
 
-// switchover asks for a planned switchover until Patroni accepts it and
-// returns when the accepted request was made. Patroni refuses (412) while
-// the candidate lags more than maximum_lag_on_failover behind, which under
-// the fleet's load happens with asynchronous replication; a refusal
-// changes nothing, so it is asked again.
+// switchover asks for a planned switchover until Patroni performs it and
+// returns when the successful request was made. Patroni refuses (412) while
+// the candidate lags more than maximum_lag_on_failover behind, and a
+// switchover it tried can fail (503) when the candidate does not take over;
+// both happen with asynchronous replication under the fleet's load. A
+// refusal changes nothing, so it is asked again; after a failed attempt the
+// old leader keeps the key, so the cluster is let become healthy, the roles
+// are read again, and it is asked again.
 func (h *haRun) switchover(ctx context.Context, leader, standby hacluster.Member) (time.Time, error) {
 	first := time.Now()
-	for refused := 0; ; refused++ {
+	refused, failed := 0, 0
+	for {
 		at := time.Now()
 		err := h.cluster.Switchover(ctx, leader, standby)
-		if err == nil || !errors.Is(err, hacluster.ErrRefused) {
-			if refused > 0 {
-				h.t.Logf("switchover accepted after %d refusals (%v)", refused, at.Sub(first).Round(time.Millisecond))
+		switch {
+		case errors.Is(err, hacluster.ErrRefused):
+			refused++
+		case errors.Is(err, hacluster.ErrSwitchoverFailed) && failed < 3:
+			failed++
+			h.t.Logf("switchover attempt failed (%v); asking again once the cluster is healthy", err)
+			if err := h.cluster.WaitHealthy(ctx); err != nil {
+				return at, fmt.Errorf("after a failed switchover: %w", err)
+			}
+			ms, err := h.cluster.Members(ctx)
+			if err != nil {
+				return at, err
+			}
+			leader, standby = roles(ms)
+			continue
+		default:
+			if refused > 0 || failed > 0 {
+				h.t.Logf("switchover done after %d refusals and %d failed attempts (%v)", refused, failed,
+					at.Sub(first).Round(time.Millisecond))
 			}
 			return at, err
 		}
@@ -245,25 +265,31 @@ func (h *haRun) switchover(ctx context.Context, leader, standby hacluster.Member
 // standby whose lag behind the dead leader's last reported position
 // exceeds maximum_lag_on_failover (1 MB), and under the fleet's load that
 // happens: the cluster then has no leader until the dead node comes back.
-// The async run therefore waits 30 s for a promotion (three times the
-// leader key's TTL), counts a failover that did not happen, and restarts
-// the node anyway; the sync run waits as long as the disruption may take.
+// With synchronous replication Patroni promotes only the synchronous
+// standby, and not while it is still catching up (seen once: the standby
+// was the node killed in the disruption before, restarted and "waiting for
+// WAL"; the other replica was ahead, so neither would take the key): no
+// acknowledged commit may be lost, so nothing is promoted. The run
+// therefore waits 30 s (async; three times the leader key's TTL) or a
+// minute (sync) for a promotion, counts a failover that did not happen
+// (no_failover in the summary), and restarts the node anyway; the
+// guarantees are checked the same either way.
 func (h *haRun) nodeDeath(ctx context.Context, n int) error {
 	if err := h.cluster.KillNode(n); err != nil {
 		return err
 	}
-	promote := ctx
-	if h.cluster.Mode == "async" {
-		var cancel context.CancelFunc
-		promote, cancel = context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
+	wait := 30 * time.Second
+	if h.cluster.Mode == "sync" {
+		wait = time.Minute
 	}
+	promote, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
 	if _, err := h.cluster.WaitNewLeader(promote, n); err != nil {
-		if ctx.Err() != nil || h.cluster.Mode != "async" {
+		if ctx.Err() != nil {
 			return fmt.Errorf("no standby promoted: %w", err)
 		}
 		h.noFailover++
-		h.t.Logf("no standby promoted within 30 s of node%d's death: restarting it", n)
+		h.t.Logf("no standby promoted within %v of node%d's death: restarting it", wait, n)
 	}
 	return h.cluster.StartNode(ctx, n)
 }

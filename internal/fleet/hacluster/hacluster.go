@@ -43,6 +43,13 @@ type Cluster struct {
 // candidate close enough to the leader yet).
 var ErrRefused = errors.New("refused by Patroni for now")
 
+// ErrSwitchoverFailed is returned (wrapped) when Patroni accepted a
+// switchover, tried it, and the candidate did not take over (503 "Switchover
+// failed", seen with asynchronous replication under load): the old leader
+// keeps, or takes back, the leader key, so the request may be made again
+// once the cluster is healthy.
+var ErrSwitchoverFailed = errors.New("switchover tried by Patroni and failed")
+
 // Member is a node as Patroni's GET /cluster reports it.
 type Member struct {
 	Name     string          `json:"name"`
@@ -289,6 +296,9 @@ func (c *Cluster) api(ctx context.Context, n int, method, path string, in, out a
 	}
 	if resp.StatusCode == http.StatusPreconditionFailed {
 		return fmt.Errorf("hacluster: %s %s on node%d: %w: %s", method, path, n, ErrRefused, bytes.TrimSpace(b))
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable && path == "/switchover" {
+		return fmt.Errorf("hacluster: %s %s on node%d: %w: %s", method, path, n, ErrSwitchoverFailed, bytes.TrimSpace(b))
 	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("hacluster: %s %s on node%d: %s: %s", method, path, n, resp.Status, bytes.TrimSpace(b))
