@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ocpctl/ocpstore/store"
 	"github.com/ocpctl/ocpstore/store/memory"
-	"github.com/ocpctl/ocpstore/store/postgres"
 	"github.com/ocpctl/ocpstore/store/postgres/postgrestest"
 )
 
@@ -28,56 +25,16 @@ import (
 func TestCommandPostgresUnderConnectionKills(t *testing.T) {
 	t.Parallel()
 	db := postgrestest.New(t)
-	cfg, err := postgres.DefaultConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const killer = "ocpsim-killer"
-	cfg.PoolConfig.ConnConfig.RuntimeParams["application_name"] = killer
-	cfg.PoolConfig.MinConns, cfg.PoolConfig.MaxConns = 0, 1
-	admin, err := postgres.NewPool(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-
-	stop := make(chan struct{})
-	var kills, rounds atomic.Int64
-	var killErr atomic.Value
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		rng := rand.New(rand.NewPCG(testSeed, 1))
-		for {
-			// The cadence of the fault, not a synchronisation.
-			select {
-			case <-stop:
-				return
-			case <-time.After(200*time.Millisecond + time.Duration(rng.Int64N(int64(300*time.Millisecond)))):
-			}
-			var n int64
-			err := admin.QueryRow(context.WithoutCancel(t.Context()), `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
-				FROM pg_stat_activity WHERE datname = $1 AND application_name <> $2 AND backend_type = 'client backend'`,
-				db.Name, killer).Scan(&n)
-			if err != nil && !postgres.IsUnavailable(err) {
-				killErr.Store(err)
-			}
-			kills.Add(n)
-			rounds.Add(1)
-		}
-	})
+	killer := db.KillConnections(t, 200*time.Millisecond, testSeed)
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"-database-url", db.URL, "-clusters", "6", "-workers", "3", "-seed", "3"}, &stdout, &stderr)
-	close(stop)
-	wg.Wait()
-	if err, _ := killErr.Load().(error); err != nil {
-		t.Fatalf("the killer failed: %v", err)
-	}
-	t.Logf("%d rounds of kills, %d backends terminated\n%s", rounds.Load(), kills.Load(), stdout.String())
+	rounds, kills := killer.Stop()
+	t.Logf("%d rounds of kills, %d backends terminated\n%s", rounds, kills, stdout.String())
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr.String())
 	}
-	if rounds.Load() < 3 || kills.Load() == 0 {
-		t.Fatalf("%d rounds of kills terminated %d backends: the run was not under fire", rounds.Load(), kills.Load())
+	if rounds < 3 || kills == 0 {
+		t.Fatalf("%d rounds of kills terminated %d backends: the run was not under fire", rounds, kills)
 	}
 	if !strings.Contains(stdout.String(), "all checks passed") || !strings.Contains(stdout.String(), "calls met an unavailable database") {
 		t.Fatalf("unexpected output:\n%s", stdout.String())
