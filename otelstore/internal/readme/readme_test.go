@@ -4,13 +4,10 @@
 package readme
 
 import (
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
+
+	"github.com/ocpctl/ocpstore/internal/readmecheck"
 )
 
 // imports are the packages the blocks may use, by the name they are
@@ -25,50 +22,11 @@ var imports = map[string]string{
 	"otelpool":  "github.com/ocpctl/ocpstore/otelstore/otelpool",
 }
 
-var block = regexp.MustCompile("(?s)```go otelstore\n(.*?)```")
-
-// TestREADMECodeCompiles builds the blocks as one package, through an
-// overlay so nothing is written into the module.
+// TestREADMECodeCompiles builds the ```go otelstore blocks as one package.
 func TestREADMECodeCompiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a package with the go command")
 	}
-	readme, err := os.ReadFile("../../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := block.FindAllStringSubmatch(string(readme), -1)
-	if len(blocks) == 0 {
-		t.Fatal("no ```go otelstore block in README.md")
-	}
-	var body strings.Builder
-	for _, b := range blocks {
-		body.WriteString(b[1] + "\n")
-	}
-	var src strings.Builder
-	src.WriteString("package readmegen\n\nimport (\n")
-	for name, path := range imports {
-		if strings.Contains(body.String(), name+".") {
-			src.WriteString("\t\"" + path + "\"\n")
-		}
-	}
-	src.WriteString(")\n\n" + body.String())
-	dir := t.TempDir()
-	gen := filepath.Join(dir, "readme_gen.go")
-	if err := os.WriteFile(gen, []byte(src.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	target, err := filepath.Abs("gen/readme_gen.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{target: gen}})
-	overlayFile := filepath.Join(dir, "overlay.json")
-	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("go", "build", "-o", os.DevNull, "-overlay", overlayFile, "./gen").CombinedOutput()
-	if err != nil {
-		t.Fatalf("README code does not compile:\n%s\ngenerated source:\n%s", out, src.String())
-	}
+	readmecheck.Check{README: "../../../README.md", Block: regexp.MustCompile("(?s)```go otelstore\n(.*?)```"),
+		MinBlocks: 1, Imports: imports}.Run(t)
 }
