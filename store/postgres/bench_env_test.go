@@ -297,20 +297,30 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// compare runs an operation's sub-benchmarks: "store" runs storeOp and
-// "raw" runs rawOp, each reporting, next to the wall time, the client's CPU
-// time per operation (cpu-ns/op: what the Go side costs, which waiting for
-// the server does not blur); "paired" runs both in one loop, alternating
-// which goes first, and reports the ratio of the two (store/raw) from the
-// medians of the two halves' times (store-p50-ns, raw-p50-ns). Both halves
-// of a pair see the same load, and a median ignores the stalls (a
-// checkpoint, another process) a few operations hit, so on a shared, noisy
-// machine that ratio is the steadier figure. setup, when not nil, prepares the data of n operations (of each kind)
-// before the timer starts; op's argument is the operation's number.
+// compare runs an operation's sub-benchmarks against a baseline: "store"
+// runs storeOp and "raw" runs rawOp (see comparePaired).
 func compare(b *testing.B, setup func(b *testing.B, n int), storeOp, rawOp func(i int) error) {
+	b.Helper()
+	comparePaired(b, setup, "store", storeOp, "raw", rawOp)
+}
+
+// comparePaired runs two sub-benchmarks, named and run as name and base,
+// each reporting, next to the wall time and allocations, the client's CPU
+// time per operation (cpu-ns/op: what the Go side costs, which waiting for
+// the server does not blur); then "paired" runs both in one loop,
+// alternating which goes first, and reports the ratio of the two
+// (name/baseName) from the medians of the two halves' times (name-p50-ns,
+// baseName-p50-ns). Both halves of a pair see the same load, and a median
+// ignores the stalls (a checkpoint, another process) a few operations hit,
+// so on a shared, noisy machine that ratio is the steadier figure. setup,
+// when not nil, prepares the data of n operations (of each kind) before the
+// timer starts; an op's argument is the operation's number.
+func comparePaired(b *testing.B, setup func(b *testing.B, n int), name string, op func(i int) error,
+	baseName string, base func(i int) error) {
 	b.Helper()
 	single := func(op func(int) error) func(*testing.B) {
 		return func(b *testing.B) {
+			b.ReportAllocs()
 			if setup != nil {
 				setup(b, b.N)
 			}
@@ -324,18 +334,18 @@ func compare(b *testing.B, setup func(b *testing.B, n int), storeOp, rawOp func(
 			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
-	b.Run("store", single(storeOp))
-	b.Run("raw", single(rawOp))
+	b.Run(name, single(op))
+	b.Run(baseName, single(base))
 	b.Run("paired", func(b *testing.B) {
 		if setup != nil {
 			setup(b, 2*b.N)
 		}
 		b.ResetTimer()
-		inStore, inRaw := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+		inOp, inBase := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
 		for i := range b.N {
-			first, second, dFirst, dSecond := storeOp, rawOp, &inStore, &inRaw
+			first, second, dFirst, dSecond := op, base, &inOp, &inBase
 			if i%2 == 1 {
-				first, second, dFirst, dSecond = rawOp, storeOp, &inRaw, &inStore
+				first, second, dFirst, dSecond = base, op, &inBase, &inOp
 			}
 			t0 := time.Now()
 			if err := first(i); err != nil {
@@ -348,10 +358,10 @@ func compare(b *testing.B, setup func(b *testing.B, n int), storeOp, rawOp func(
 			*dFirst = append(*dFirst, t1.Sub(t0))
 			*dSecond = append(*dSecond, time.Since(t1))
 		}
-		ms, mr := median(inStore), median(inRaw)
-		b.ReportMetric(float64(ms), "store-p50-ns")
-		b.ReportMetric(float64(mr), "raw-p50-ns")
-		b.ReportMetric(float64(ms)/float64(mr), "store/raw")
+		mo, mb := median(inOp), median(inBase)
+		b.ReportMetric(float64(mo), name+"-p50-ns")
+		b.ReportMetric(float64(mb), baseName+"-p50-ns")
+		b.ReportMetric(float64(mo)/float64(mb), name+"/"+baseName)
 	})
 }
 

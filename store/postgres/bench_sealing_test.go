@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ocpctl/ocpstore/store"
 	"github.com/ocpctl/ocpstore/store/keyring"
@@ -40,7 +39,7 @@ func benchKeyring(b *testing.B) keyring.Keyring {
 // ("sealed", store.WithKeyring), each reporting the client's CPU time per
 // op next to the wall time; "paired" alternates the two in one loop and
 // reports the ratio of their medians (sealed/plaintext), the figure a
-// shared, noisy machine blurs least (see compare). The README's figure:
+// shared, noisy machine blurs least (see comparePaired). The README's figure:
 //
 //	go test -run '^$' -bench OutputsUpsertGet -count 5 ./store/postgres/ | tee /tmp/seal.txt
 //	grep -v /sealed /tmp/seal.txt | sed 's,/plaintext,,' > /tmp/plain.txt
@@ -61,41 +60,5 @@ func BenchmarkOutputsUpsertGet(b *testing.B) {
 	}
 	plain := op(postgres.New(e.pool, postgres.WithStoreOptions(store.WithPlaintextSecrets())))
 	sealed := op(postgres.New(e.pool, postgres.WithStoreOptions(store.WithKeyring(benchKeyring(b)))))
-	single := func(op func(int) error) func(*testing.B) {
-		return func(b *testing.B) {
-			b.ReportAllocs()
-			start := cpuTime()
-			for i := range b.N {
-				if err := op(i); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
-		}
-	}
-	b.Run("plaintext", single(plain))
-	b.Run("sealed", single(sealed))
-	b.Run("paired", func(b *testing.B) {
-		inSealed, inPlain := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
-		for i := range b.N {
-			first, second, dFirst, dSecond := sealed, plain, &inSealed, &inPlain
-			if i%2 == 1 {
-				first, second, dFirst, dSecond = plain, sealed, &inPlain, &inSealed
-			}
-			t0 := time.Now()
-			if err := first(i); err != nil {
-				b.Fatal(err)
-			}
-			t1 := time.Now()
-			if err := second(i); err != nil {
-				b.Fatal(err)
-			}
-			*dFirst = append(*dFirst, t1.Sub(t0))
-			*dSecond = append(*dSecond, time.Since(t1))
-		}
-		ms, mp := median(inSealed), median(inPlain)
-		b.ReportMetric(float64(ms), "sealed-p50-ns")
-		b.ReportMetric(float64(mp), "plaintext-p50-ns")
-		b.ReportMetric(float64(ms)/float64(mp), "sealed/plaintext")
-	})
+	comparePaired(b, nil, "sealed", sealed, "plaintext", plain)
 }
