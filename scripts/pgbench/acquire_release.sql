@@ -26,7 +26,7 @@ INSERT INTO job_locks AS l (cluster_id, job_id, locked_by, token, locked_at, exp
   RETURNING l.cluster_id, l.job_id, l.locked_by, l.token, l.locked_at, l.expires_at \aset
 \if :token > 0
 UPDATE job_locks SET released_at = COALESCE(NULL::timestamptz, statement_timestamp())
-  WHERE cluster_id = :cid AND job_id = :cid AND token = :token AND released_at IS NULL;
+  WHERE cluster_id = :cid AND job_id = :cid AND token = :token AND (released_at IS NULL) IS TRUE;
 \else
 SELECT EXISTS (SELECT 1 FROM clusters WHERE id = :cid), EXISTS (SELECT 1 FROM jobs WHERE cluster_id = :cid AND id = :cid);
 \endif

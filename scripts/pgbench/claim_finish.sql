@@ -36,9 +36,9 @@ SELECT j.id AS job_id, j.cluster_id, j.job_type, j.status, j.attempt, j.max_atte
   JOIN clusters c ON c.id = j.cluster_id WHERE j.status IN ('PENDING', 'RETRYING') AND (j.status = 'PENDING'
   OR j.retry_at <= COALESCE(NULL::timestamptz, statement_timestamp())) AND j.job_type = ANY(:types::text[])
   AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id AND o.status IN ('PENDING',
-  'RUNNING', 'RETRYING') AND (o.created_at, o.id) < (j.created_at, j.id)) AND NOT EXISTS (SELECT 1 FROM
-  job_locks l WHERE l.cluster_id = j.cluster_id AND l.released_at IS NULL AND l.expires_at >
-  COALESCE(NULL::timestamptz, statement_timestamp())) ORDER BY j.created_at, j.id LIMIT :limit FOR NO KEY
+  'RUNNING', 'RETRYING') AND (o.created_at, o.id) < (j.created_at, j.id)) AND NOT COALESCE((SELECT
+  l.released_at IS NULL AND l.expires_at > COALESCE(NULL::timestamptz, statement_timestamp()) FROM
+  job_locks l WHERE l.cluster_id = j.cluster_id), false) ORDER BY j.created_at, j.id LIMIT :limit FOR NO KEY
   UPDATE OF j, c SKIP LOCKED \aset
 \if :attempt >= 0
 -- the batch start: the lock granted, the job RUNNING, the cluster moved (none here)
@@ -57,7 +57,7 @@ WITH i AS (SELECT * FROM unnest(ARRAY[:job_id]::text[], ARRAY[:cluster_id]::text
   l.token, l.locked_at, l.expires_at), s AS (UPDATE jobs j SET status = 'RUNNING', attempt = j.attempt + 1,
   started_at = COALESCE(NULL::timestamptz, statement_timestamp()), retry_at = NULL, ended_at = NULL,
   updated_at = COALESCE(NULL::timestamptz, statement_timestamp()) FROM a WHERE j.id = a.job_id AND
-  j.cluster_id = a.cluster_id AND j.status IN ('PENDING', 'RETRYING') RETURNING j.id, j.cluster_id,
+  j.cluster_id = a.cluster_id AND (j.status IN ('PENDING', 'RETRYING')) IS TRUE RETURNING j.id, j.cluster_id,
   j.job_type, j.status, j.attempt, j.max_attempts, j.error_code, j.error_message, j.retry_at, j.started_at,
   j.ended_at, j.created_at, j.updated_at, j.metadata), m AS (UPDATE clusters c SET status = i.to_status,
   updated_at = COALESCE(NULL::timestamptz, statement_timestamp()) FROM s JOIN i ON i.job_id = s.id WHERE c.id
@@ -86,7 +86,7 @@ WITH i AS (SELECT * FROM unnest(ARRAY[:cluster_id]::text[], ARRAY[:job_id]::text
   ARRAY['SUCCEEDED']::text[], ARRAY['']::text[], ARRAY['']::text[], ARRAY['0']::interval[],
   ARRAY[:md_job]::jsonb[], ARRAY['READY']::text[]) WITH ORDINALITY AS i(cluster_id, job_id, token, status,
   code, msg, after, md, end_status, ord)), l AS (SELECT jl.cluster_id, jl.job_id FROM job_locks jl JOIN i ON
-  jl.cluster_id = i.cluster_id AND jl.job_id = i.job_id AND jl.token = i.token AND jl.released_at IS NULL
+  jl.cluster_id = i.cluster_id AND jl.job_id = i.job_id AND jl.token = i.token AND (jl.released_at IS NULL) IS TRUE
   ORDER BY jl.cluster_id FOR NO KEY UPDATE OF jl), w AS (UPDATE jobs j SET status = i.status, error_code =
   CASE WHEN i.status = 'SUCCEEDED' THEN j.error_code ELSE i.code END, error_message = CASE WHEN i.status =
   'SUCCEEDED' THEN j.error_message ELSE i.msg END, retry_at = CASE WHEN i.status = 'RETRYING' THEN
@@ -94,7 +94,7 @@ WITH i AS (SELECT * FROM unnest(ARRAY[:cluster_id]::text[], ARRAY[:job_id]::text
   i.status = 'RETRYING' THEN NULL ELSE COALESCE(NULL::timestamptz, statement_timestamp()) END, updated_at =
   COALESCE(NULL::timestamptz, statement_timestamp()), metadata = CASE WHEN i.md IS NULL THEN j.metadata ELSE
   COALESCE(j.metadata, '{}'::jsonb) || i.md END FROM l JOIN i ON i.cluster_id = l.cluster_id AND i.job_id =
-  l.job_id WHERE j.id = l.job_id AND j.cluster_id = l.cluster_id AND j.status = 'RUNNING' RETURNING i.ord,
+  l.job_id WHERE j.id = l.job_id AND j.cluster_id = l.cluster_id AND (j.status = 'RUNNING') IS TRUE RETURNING i.ord,
   i.token, i.end_status, j.id, j.cluster_id, j.job_type, j.status, j.attempt, j.max_attempts, j.error_code,
   j.error_message, j.retry_at, j.started_at, j.ended_at, j.created_at, j.updated_at, j.metadata), cl AS
   (SELECT c.id, c.status, w.end_status FROM clusters c JOIN w ON c.id = w.cluster_id WHERE w.end_status <> ''
@@ -109,7 +109,7 @@ WITH i AS (SELECT * FROM unnest(ARRAY[:cluster_id]::text[], ARRAY[:job_id]::text
   ('DESTROY_VERIFYING', 'DESTROYED'), ('DESTROY_FAILED', 'DESTROYING'), ('FAILED', 'DESTROYING')) AS e(f, t)
   WHERE e.f = cl.status AND e.t = cl.end_status) RETURNING c.id), d AS (UPDATE job_locks dl SET released_at =
   COALESCE(NULL::timestamptz, statement_timestamp()) FROM w WHERE dl.cluster_id = w.cluster_id AND dl.job_id =
-  w.id AND dl.token = w.token AND dl.released_at IS NULL) SELECT w.ord, cl.status, m.id IS NOT NULL, w.id,
+  w.id AND dl.token = w.token AND (dl.released_at IS NULL) IS TRUE) SELECT w.ord, cl.status, m.id IS NOT NULL, w.id,
   w.cluster_id, w.job_type, w.status, w.attempt, w.max_attempts, w.error_code, w.error_message, w.retry_at,
   w.started_at, w.ended_at, w.created_at, w.updated_at, w.metadata FROM w LEFT JOIN cl ON cl.id = w.cluster_id
   LEFT JOIN m ON m.id = w.cluster_id ORDER BY w.ord;

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +19,8 @@ import (
 type Backend struct {
 	pool  beginner
 	clock store.Clock
+	// queueSeenEmpty: the last claim through the pool found no job.
+	queueSeenEmpty atomic.Bool
 }
 
 var (
@@ -89,7 +92,7 @@ func (b *Backend) Name() string { return "postgres" }
 // connection (autocommit; the few operations that need several statements
 // run them in a short transaction of their own).
 func (b *Backend) Executor() store.Executor {
-	return executor{conn{q: pooled{b.pool}, pool: b.pool, clock: b.clock}}
+	return executor{conn{q: pooled{b.pool}, pool: b.pool, clock: b.clock, queueSeenEmpty: &b.queueSeenEmpty}}
 }
 
 // Begin starts a transaction with the given isolation and access mode. A

@@ -49,7 +49,7 @@ var (
 		lockConflictSQL + " RETURNING " + joinColumns(qualify("l", lockColumns)) + ")," +
 		" s AS (UPDATE jobs j SET status = " + literals(store.JobRunning) + ", attempt = j.attempt + 1," +
 		" started_at = " + nowSQL + ", retry_at = NULL, ended_at = NULL, updated_at = " + nowSQL +
-		" FROM a WHERE j.id = a.job_id AND j.cluster_id = a.cluster_id AND j.status IN (" + startableSQL + ")" +
+		" FROM a WHERE j.id = a.job_id AND j.cluster_id = a.cluster_id AND " + checkOnly("j.status IN ("+startableSQL+")") +
 		" RETURNING " + joinColumns(qualify("j", jobColumns)) + ")," +
 		" m AS (UPDATE clusters c SET status = i.to_status, updated_at = " + nowSQL +
 		" FROM s JOIN i ON i.job_id = s.id WHERE c.id = s.cluster_id AND c.status <> i.to_status RETURNING c.id)" +
@@ -78,7 +78,7 @@ var (
 		" @statuses::text[], @codes::text[], @messages::text[], @afters::interval[], @metadata::jsonb[], @end_statuses::text[])" +
 		" WITH ORDINALITY AS i(cluster_id, job_id, token, status, code, msg, after, md, end_status, ord))," +
 		" l AS (SELECT jl.cluster_id, jl.job_id FROM job_locks jl JOIN i ON jl.cluster_id = i.cluster_id" +
-		" AND jl.job_id = i.job_id AND jl.token = i.token AND jl." + heldSQL + " ORDER BY jl.cluster_id FOR NO KEY UPDATE OF jl)," +
+		" AND jl.job_id = i.job_id AND jl.token = i.token AND " + checkOnly("jl."+heldSQL) + " ORDER BY jl.cluster_id FOR NO KEY UPDATE OF jl)," +
 		" w AS (UPDATE jobs j SET status = i.status," +
 		" error_code = CASE WHEN i.status = " + literals(store.JobSucceeded) + " THEN j.error_code ELSE i.code END," +
 		" error_message = CASE WHEN i.status = " + literals(store.JobSucceeded) + " THEN j.error_message ELSE i.msg END," +
@@ -87,7 +87,7 @@ var (
 		" updated_at = " + nowSQL + "," +
 		" metadata = CASE WHEN i.md IS NULL THEN j.metadata ELSE COALESCE(j.metadata, '{}'::jsonb) || i.md END" +
 		" FROM l JOIN i ON i.cluster_id = l.cluster_id AND i.job_id = l.job_id" +
-		" WHERE j.id = l.job_id AND j.cluster_id = l.cluster_id AND j.status = " + runningSQL +
+		" WHERE j.id = l.job_id AND j.cluster_id = l.cluster_id AND " + checkOnly("j.status = "+runningSQL) +
 		" RETURNING i.ord, i.token, i.end_status, " + joinColumns(qualify("j", jobColumns)) + ")," +
 		" cl AS (SELECT c.id, c.status, w.end_status FROM clusters c JOIN w ON c.id = w.cluster_id" +
 		" WHERE w.end_status <> '' FOR NO KEY UPDATE OF c)," +
@@ -97,7 +97,7 @@ var (
 		" AND EXISTS (SELECT 1 FROM " + clusterEdgesSQL + " AS e(f, t) WHERE e.f = cl.status AND e.t = cl.end_status)" +
 		" RETURNING c.id)," +
 		" d AS (UPDATE job_locks dl SET released_at = " + nowSQL + " FROM w WHERE dl.cluster_id = w.cluster_id" +
-		" AND dl.job_id = w.id AND dl.token = w.token AND dl." + heldSQL + ")" +
+		" AND dl.job_id = w.id AND dl.token = w.token AND " + checkOnly("dl."+heldSQL) + ")" +
 		" SELECT w.ord, cl.status, m.id IS NOT NULL, " + joinColumns(qualify("w", jobColumns)) +
 		" FROM w LEFT JOIN cl ON cl.id = w.cluster_id LEFT JOIN m ON m.id = w.cluster_id ORDER BY w.ord")
 	// batchLogSQL appends audit events, all with one CreatedAt.

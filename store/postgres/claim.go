@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ocpctl/ocpstore/store"
 )
 
@@ -21,7 +23,27 @@ import (
 // lockRunnableSQL looked, is a miss; after p.MaxRejects misses the call
 // returns what it has. A round after a failed job finds the job behind it
 // on its cluster.
+//
+// An idle fleet's claims find nothing, and a transaction costs three
+// round trips (BEGIN, the claim query, COMMIT) to learn it. So while the
+// backend's last claim through the pool found no job, a claim first asks
+// anyRunnableSQL, in one round trip that locks nothing, and returns empty
+// when it says no; a claim that finds jobs turns the probe off again, so a
+// busy queue never pays for it. (The probe's answer is a snapshot, as the
+// claim query's is: a job that becomes runnable just after it is found by
+// the next claim.)
 func (s executor) JobsClaim(ctx context.Context, p store.JobsClaimParams) ([]*store.Claimed, error) {
+	if s.queueSeenEmpty != nil && s.queueSeenEmpty.Load() {
+		var runnable bool
+		err := s.q.QueryRow(ctx, anyRunnableSQL.sql, anyRunnableSQL.args(pgx.NamedArgs{"now": s.now(),
+			"types": claimTypes(p.JobTypes)})...).Scan(&runnable)
+		if err != nil {
+			return nil, mapError(ctx, err, "look for runnable jobs")
+		}
+		if !runnable {
+			return nil, nil
+		}
+	}
 	var claimed []*store.Claimed
 	err := s.atomically(ctx, func(c conn) error {
 		tx := executor{c}
@@ -71,6 +93,9 @@ func (s executor) JobsClaim(ctx context.Context, p store.JobsClaimParams) ([]*st
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.queueSeenEmpty != nil {
+		s.queueSeenEmpty.Store(len(claimed) == 0)
 	}
 	return claimed, nil
 }

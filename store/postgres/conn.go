@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,10 @@ type conn struct {
 	// in a transaction of its own only in the first case.
 	pool  beginner
 	clock store.Clock
+	// queueSeenEmpty is the backend's, on its pool-bound executor only
+	// (nil in a transaction): true while the backend's last claim found
+	// no job, so that the next one probes first (see JobsClaim).
+	queueSeenEmpty *atomic.Bool
 }
 
 // now returns the argument for a statement's "now" placeholder (see

@@ -36,6 +36,9 @@ const sameHolder = "l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked
 
 // heldSQL selects lock rows that are held: not released. A released row
 // stays (see the migration) only to remember the cluster's highest token.
+// Statements that find the row by its key (cluster_id) say it through
+// checkOnly, so the partial index of held locks is not the way to the row;
+// the sweeps over held locks (ReleaseExpired, QueueStats) use it plainly.
 const heldSQL = "released_at IS NULL"
 
 // lockConflictSQL is the conflict arm of the lock grants (lockAcquireSQL,
@@ -75,11 +78,11 @@ var (
 		" EXISTS (SELECT 1 FROM jobs WHERE cluster_id = @cluster AND id = @job)")
 	// lockExtendSQL: only the current token extends, expired or not.
 	lockExtendSQL = named("UPDATE job_locks SET expires_at = " + nowSQL + " + @ttl::interval" +
-		" WHERE cluster_id = @cluster AND job_id = @job AND token = @token AND " + heldSQL +
+		" WHERE cluster_id = @cluster AND job_id = @job AND token = @token AND " + checkOnly(heldSQL) +
 		" RETURNING " + joinColumns(lockColumns))
 	lockReleaseSQL = named("UPDATE job_locks SET released_at = " + nowSQL +
-		" WHERE cluster_id = @cluster AND job_id = @job AND token = @token AND " + heldSQL)
-	lockGetSQL = named("SELECT " + joinColumns(lockColumns) + " FROM job_locks WHERE cluster_id = @cluster AND " + heldSQL)
+		" WHERE cluster_id = @cluster AND job_id = @job AND token = @token AND " + checkOnly(heldSQL))
+	lockGetSQL = named("SELECT " + joinColumns(lockColumns) + " FROM job_locks WHERE cluster_id = @cluster AND " + checkOnly(heldSQL))
 	// lockReleaseExpiredSQL: the expired held rows, locked in cluster order
 	// before any is updated (see "Lock order" in the package documentation),
 	// then released. The outer conditions re-check each row's latest

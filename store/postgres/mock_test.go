@@ -96,9 +96,9 @@ func TestMockFencedWriteSQL(t *testing.T) {
 	t.Parallel()
 	mock, s := newMock(t, 0)
 	lock := &store.JobLock{ClusterID: "clu_1", JobID: "job_1", LockedBy: "w1", Token: 9}
-	mock.ExpectQuery(`^WITH l AS \(SELECT 1 FROM job_locks WHERE cluster_id = \$1 AND job_id = \$2 AND token = \$3 AND released_at IS NULL FOR NO KEY UPDATE\) `+
+	mock.ExpectQuery(`^WITH l AS \(SELECT 1 FROM job_locks WHERE cluster_id = \$1 AND job_id = \$2 AND token = \$3 AND \(released_at IS NULL\) IS TRUE FOR NO KEY UPDATE\) `+
 		`UPDATE jobs SET status = 'FAILED', error_code = \$4, error_message = \$5, .* `+
-		`WHERE id = \$2 AND cluster_id = \$1 AND status = 'RUNNING' AND EXISTS \(SELECT 1 FROM l\) RETURNING id, `).
+		`WHERE id = \$2 AND cluster_id = \$1 AND \(status = 'RUNNING'\) IS TRUE AND EXISTS \(SELECT 1 FROM l\) RETURNING id, `).
 		WithArgs("clu_1", "job_1", int64(9), "E1", "boom", nil).
 		WillReturnRows(pgxmock.NewRows(jobColumns)) // no row: the token is stale
 	_, err := s.Jobs.MarkFailed(t.Context(), lock, "E1", "boom")
@@ -115,7 +115,7 @@ func TestMockLockRunnableSQL(t *testing.T) {
 		`WHERE j\.status IN \('PENDING', 'RETRYING'\) .*`+
 		`AND j\.job_type = ANY\(\$2::text\[\]\) `+
 		`AND NOT EXISTS \(SELECT 1 FROM jobs o WHERE o\.cluster_id = j\.cluster_id AND o\.status IN \('PENDING', 'RUNNING', 'RETRYING'\) AND \(o\.created_at, o\.id\) < \(j\.created_at, j\.id\)\) `+
-		`AND NOT EXISTS \(SELECT 1 FROM job_locks l WHERE l\.cluster_id = j\.cluster_id AND l\.released_at IS NULL AND l\.expires_at > .*\) `+
+		`AND NOT COALESCE\(\(SELECT l\.released_at IS NULL AND l\.expires_at > .* FROM job_locks l WHERE l\.cluster_id = j\.cluster_id\), false\) `+
 		`ORDER BY j\.created_at, j\.id LIMIT \$3 FOR NO KEY UPDATE OF j, c SKIP LOCKED$`).
 		WithArgs(nil, []store.JobType{store.JobCreate}, 1).
 		WillReturnRows(pgxmock.NewRows(runnables.columns))
@@ -306,7 +306,7 @@ func TestMockRequeueLiveLockRollsBack(t *testing.T) {
 	mock.ExpectQuery(`^SELECT c\.id FROM jobs j JOIN clusters c ON c\.id = j\.cluster_id WHERE j\.id = \$1 FOR NO KEY UPDATE OF c$`).WithArgs("job_1").
 		WillReturnRows(pgxmock.NewRows([]string{"cluster_id"}).AddRow("clu_1"))
 	mock.ExpectQuery(`^SELECT expires_at > COALESCE\(\$1::timestamptz, statement_timestamp\(\)\) FROM job_locks `+
-		`WHERE cluster_id = \$2 AND job_id = \$3 AND released_at IS NULL FOR NO KEY UPDATE$`).WithArgs(nil, "clu_1", "job_1").
+		`WHERE cluster_id = \$2 AND job_id = \$3 AND \(released_at IS NULL\) IS TRUE FOR NO KEY UPDATE$`).WithArgs(nil, "clu_1", "job_1").
 		WillReturnRows(pgxmock.NewRows([]string{"live"}).AddRow(true))
 	mock.ExpectRollback()
 	_, err := s.Jobs.Requeue(t.Context(), "job_1")
