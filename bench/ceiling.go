@@ -270,7 +270,7 @@ func (c *ceiling) pgbenchRun(cc ceilingCase) pgbenchRun {
 		for _, t := range store.JobTypes() {
 			types = append(types, string(t))
 		}
-		r.vars["n"] = "0"
+		r.vars["n"], r.vars["limit"] = "0", "1"
 		r.vars["types"] = "{" + strings.Join(types, ",") + "}"
 		r.vars["act_start"], r.vars["act_done"], r.vars["ok"] = store.ActionJobStart, store.ActionJobSucceed, string(store.AuditSuccess)
 		r.vars["md_start"] = `{"attempt":"1","job_status":"RUNNING","job_type":"POST_CONFIGURE","token":"1000000"}`

@@ -15,7 +15,7 @@
 -- \aset keeps the job's ID apart from the cluster's).
 -- store/postgres/pgbench_scripts_test.go checks that they match.
 --
--- Variables: n (0 to start; audit IDs count up from it),
+-- Variables: n (0 to start; audit IDs count up from it), limit (1),
 -- types (the job types, a text[] literal), ttl (an interval), md_start and
 -- md_done (the audit metadata, JSON), md_job (the metadata merged into the
 -- job), act_start, act_done and ok (audit action and status strings). The
@@ -38,7 +38,7 @@ SELECT j.id AS job_id, j.cluster_id, j.job_type, j.status, j.attempt, j.max_atte
   AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id AND o.status IN ('PENDING',
   'RUNNING', 'RETRYING') AND (o.created_at, o.id) < (j.created_at, j.id)) AND NOT COALESCE((SELECT
   l.released_at IS NULL AND l.expires_at > COALESCE(NULL::timestamptz, statement_timestamp()) FROM
-  job_locks l WHERE l.cluster_id = j.cluster_id), false) ORDER BY j.created_at, j.id LIMIT 1 FOR NO KEY
+  job_locks l WHERE l.cluster_id = j.cluster_id), false) ORDER BY j.created_at, j.id LIMIT :limit FOR NO KEY
   UPDATE OF j, c SKIP LOCKED \aset
 \if :attempt >= 0
 -- the batch start: the lock granted, the job RUNNING, the cluster moved (none here)

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/ocpctl/ocpstore/store"
-	"github.com/ocpctl/ocpstore/store/postgres"
-	"github.com/ocpctl/ocpstore/store/postgres/postgrestest"
 )
 
 // An idle fleet's claim is one round trip: after a claim found the queue
@@ -73,60 +71,5 @@ func TestEmptyClaimIsOneRoundTrip(t *testing.T) {
 	next, err := s.Claim(ctx, p)
 	if err != nil || next.Job.ID != other.ID {
 		t.Fatalf("claim after the running job finished: %v, %v; want job %s", next, err, other.ID)
-	}
-}
-
-// The claim query of a one-job claim carries its limit as a literal, so
-// PostgreSQL keeps a generic plan for it after five calls instead of
-// planning it again on every call (a fifth of the server's CPU per job
-// when it did: see literalClaimLimits).
-func TestClaimQueryKeepsAGenericPlan(t *testing.T) {
-	t.Parallel()
-	db := postgrestest.New(t)
-	cfg, err := postgres.DefaultConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.PoolConfig.MaxConns = 1 // one connection, so one statement cache to read
-	pool, err := postgres.NewPool(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s, ctx := postgres.New(pool), t.Context()
-	// A queue of 5,000: with fewer, a generic plan for a LIMIT parameter
-	// (costed as a tenth of the queue) is cheap enough to be kept anyway.
-	for _, q := range []string{
-		`INSERT INTO clusters (id, name, platform, version, profile, region, owner, team, cost_center, status,
-			requested_by, ttl_hours, created_at, updated_at)
-		 SELECT 'clu_' || lpad(g::text, 26, '0'), 'c-' || g, 'aws', '4.16', 'p', 'r', 'o@example.com', 't', 'cc',
-			'READY', 'o', 1, now(), now()
-		 FROM generate_series(1, 5000) AS g`,
-		`INSERT INTO jobs (id, cluster_id, job_type, status, created_at, updated_at)
-		 SELECT 'job_' || lpad(g::text, 26, '0'), 'clu_' || lpad(g::text, 26, '0'), 'POST_CONFIGURE', 'PENDING',
-			now() + g * interval '1 microsecond', now()
-		 FROM generate_series(1, 5000) AS g`,
-		`ANALYZE clusters, jobs, job_locks`,
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 10 {
-		c, err := s.Claim(ctx, store.ClaimParams{WorkerID: "w", LockTTL: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Finish(ctx, c.Lock, store.Succeeded(nil)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var generic, custom int64
-	if err := pool.QueryRow(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
-		WHERE statement LIKE '%SKIP LOCKED%' AND statement NOT LIKE '%pg_prepared_statements%'`).Scan(&generic, &custom); err != nil {
-		t.Fatal(err)
-	}
-	if generic < 5 {
-		t.Fatalf("the claim query ran %d times with a generic plan and %d with a custom one; want the generic plan from the sixth call on", generic, custom)
 	}
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -85,28 +84,6 @@ var runnableSQL = " WHERE j.status IN (" + startableSQL + ") AND (j.status = " +
 	" AND NOT COALESCE((SELECT l." + heldSQL + " AND l.expires_at > " + nowSQL +
 	" FROM job_locks l WHERE l.cluster_id = j.cluster_id), false)"
 
-// lockRunnable renders the claim query with the LIMIT limit (see
-// runnableSQL). Oldest first; rows locked by another claimer are skipped,
-// and skipped rows do not count toward the limit (LockRows sits below
-// Limit).
-func lockRunnable(limit string) statement {
-	return named("SELECT " + joinColumns(runnables.columns) + " FROM " + runnables.name + runnableSQL +
-		" ORDER BY j.created_at, j.id LIMIT " + limit + " FOR NO KEY UPDATE OF j, c SKIP LOCKED")
-}
-
-// literalClaimLimits is the largest claim limit written into the claim
-// query as a literal, one statement text per limit. A LIMIT parameter
-// makes PostgreSQL plan the query again on every call: its generic plan
-// cannot know the limit, costs it as a tenth of the table, and so never
-// wins against a custom plan for LIMIT 1. That planning was a fifth of
-// the server's CPU per job claimed and finished one at a time (1,870 vs
-// 1,480 µs in BenchmarkWorkerProfile). With the limit a literal the
-// generic plan is as cheap as a custom one and PostgreSQL keeps it after
-// five calls. Claims of one job and the coalesced batches of a process's
-// workers stay within this; larger batches plan per call, which their
-// size pays for, and keep a connection's statement cache small.
-const literalClaimLimits = 32
-
 // checkOnly returns the condition cond as "(cond) IS TRUE": the same
 // truth in a WHERE clause, but no index can serve it and no partial index
 // is proven usable by it. Statements that find a row by its primary key
@@ -163,18 +140,11 @@ var (
 	jobMarkRetrySQL = fenced("status = " + literals(store.JobRetrying) + ", error_code = @code," +
 		" error_message = @message, retry_at = " + nowSQL + " + @after::interval, ended_at = NULL," +
 		" updated_at = " + nowSQL)
-	// lockRunnableSQL is the claim query for a limit above
-	// literalClaimLimits (see lockRunnable).
-	lockRunnableSQL = lockRunnable("@limit")
-	// lockRunnableSQLs[n-1] is the claim query for the limit n, for the
-	// limits up to literalClaimLimits.
-	lockRunnableSQLs = func() []statement {
-		sts := make([]statement, literalClaimLimits)
-		for i := range sts {
-			sts[i] = lockRunnable(strconv.Itoa(i + 1))
-		}
-		return sts
-	}()
+	// lockRunnableSQL is the claim query (see runnableSQL). Oldest first;
+	// rows locked by another claimer are skipped, and skipped rows do not
+	// count toward the limit (LockRows sits below Limit).
+	lockRunnableSQL = named("SELECT " + joinColumns(runnables.columns) + " FROM " + runnables.name + runnableSQL +
+		" ORDER BY j.created_at, j.id LIMIT @limit FOR NO KEY UPDATE OF j, c SKIP LOCKED")
 	// anyRunnableSQL: is any job runnable (see runnableSQL)? It locks
 	// nothing: one probe of jobs_runnable_idx on an empty queue.
 	anyRunnableSQL = named("SELECT EXISTS (SELECT 1 FROM jobs j" + runnableSQL + ")")
@@ -330,11 +300,7 @@ func (s executor) jobFencedWrite(ctx context.Context, lock *store.JobLock, st st
 // both rows locked FOR NO KEY UPDATE (see lockRunnableSQL, and "Lock
 // order" in the package documentation).
 func (s executor) JobsLockRunnable(ctx context.Context, q store.RunnableQuery) ([]store.Runnable, error) {
-	st, args := lockRunnableSQL, pgx.NamedArgs{"now": s.now(), "types": claimTypes(q.JobTypes), "limit": q.Limit}
-	if q.Limit <= literalClaimLimits {
-		st = lockRunnableSQLs[q.Limit-1]
-	}
-	rs, err := runnables.all(ctx, s.q, st, args)
+	rs, err := runnables.all(ctx, s.q, lockRunnableSQL, pgx.NamedArgs{"now": s.now(), "types": claimTypes(q.JobTypes), "limit": q.Limit})
 	if err != nil {
 		return nil, mapError(ctx, err, "lock runnable jobs")
 	}

@@ -116,8 +116,8 @@ func TestMockLockRunnableSQL(t *testing.T) {
 		`AND j\.job_type = ANY\(\$2::text\[\]\) `+
 		`AND NOT EXISTS \(SELECT 1 FROM jobs o WHERE o\.cluster_id = j\.cluster_id AND o\.status IN \('PENDING', 'RUNNING', 'RETRYING'\) AND \(o\.created_at, o\.id\) < \(j\.created_at, j\.id\)\) `+
 		`AND NOT COALESCE\(\(SELECT l\.released_at IS NULL AND l\.expires_at > .* FROM job_locks l WHERE l\.cluster_id = j\.cluster_id\), false\) `+
-		`ORDER BY j\.created_at, j\.id LIMIT 1 FOR NO KEY UPDATE OF j, c SKIP LOCKED$`).
-		WithArgs(nil, []store.JobType{store.JobCreate}).
+		`ORDER BY j\.created_at, j\.id LIMIT \$3 FOR NO KEY UPDATE OF j, c SKIP LOCKED$`).
+		WithArgs(nil, []store.JobType{store.JobCreate}, 1).
 		WillReturnRows(pgxmock.NewRows(runnables.columns))
 	mock.ExpectCommit()
 	_, err := s.Claim(t.Context(), store.ClaimParams{WorkerID: "w1", LockTTL: time.Minute, JobTypes: []store.JobType{store.JobCreate}})

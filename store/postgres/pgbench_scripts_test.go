@@ -266,7 +266,7 @@ func TestPgbenchClaimFinishScript(t *testing.T) {
 	scriptsCluster(t, s)
 	ctx := t.Context()
 	stmts := scriptStatements(t, "claim_finish.sql")
-	lockRunnable := expected{what: "LockRunnable", vars: []string{"NULL", ":types"},
+	lockRunnable := expected{what: "LockRunnable", vars: []string{"NULL", ":types", ":limit"},
 		aliases: map[string]string{"SELECT j.id,": "SELECT j.id AS job_id,"}}
 	logEvents := func(id, action, md string) expected {
 		return expected{what: "the audit events", vars: []string{"NULL", "ARRAY[" + id + "]", "ARRAY[:client_id]",
