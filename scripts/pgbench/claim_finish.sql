@@ -57,7 +57,7 @@ WITH i AS (SELECT * FROM unnest(ARRAY[:job_id]::text[], ARRAY[:cluster_id]::text
   l.token, l.locked_at, l.expires_at), s AS (UPDATE jobs j SET status = 'RUNNING', attempt = j.attempt + 1,
   started_at = COALESCE(NULL::timestamptz, statement_timestamp()), retry_at = NULL, ended_at = NULL,
   updated_at = COALESCE(NULL::timestamptz, statement_timestamp()) FROM a WHERE j.id = a.job_id AND
-  j.cluster_id = a.cluster_id AND (j.status IN ('PENDING', 'RETRYING')) IS TRUE RETURNING j.id, j.cluster_id,
+  j.cluster_id = a.cluster_id AND j.status IN ('PENDING', 'RETRYING') RETURNING j.id, j.cluster_id,
   j.job_type, j.status, j.attempt, j.max_attempts, j.error_code, j.error_message, j.retry_at, j.started_at,
   j.ended_at, j.created_at, j.updated_at, j.metadata), m AS (UPDATE clusters c SET status = i.to_status,
   updated_at = COALESCE(NULL::timestamptz, statement_timestamp()) FROM s JOIN i ON i.job_id = s.id WHERE c.id

@@ -17,10 +17,9 @@ import (
 // package store; with another context it runs on another connection,
 // outside the transaction.)
 type Backend struct {
-	pool  beginner
-	clock store.Clock
-	// queueSeenEmpty: the last claim through the pool found no job.
-	queueSeenEmpty atomic.Bool
+	pool           beginner
+	clock          store.Clock
+	queueSeenEmpty atomic.Bool // see conn.queueSeenEmpty
 }
 
 var (

@@ -30,6 +30,7 @@ var clusterEdgesSQL = func() string {
 // The statements of the worker operations (claim.go): one statement per
 // step for the whole batch, each item's values passed as parallel arrays
 // and unnested WITH ORDINALITY, so every row of the result names its item.
+// Conditions on rows found by key are written through checkOnly (jobs.go).
 var (
 	// batchStartSQL starts every job of a claim batch in one statement,
 	// each as lockAcquireSQL, jobMarkStartedSQL and clusterUpdateStatusSQL
@@ -49,7 +50,7 @@ var (
 		lockConflictSQL + " RETURNING " + joinColumns(qualify("l", lockColumns)) + ")," +
 		" s AS (UPDATE jobs j SET status = " + literals(store.JobRunning) + ", attempt = j.attempt + 1," +
 		" started_at = " + nowSQL + ", retry_at = NULL, ended_at = NULL, updated_at = " + nowSQL +
-		" FROM a WHERE j.id = a.job_id AND j.cluster_id = a.cluster_id AND " + checkOnly("j.status IN ("+startableSQL+")") +
+		" FROM a WHERE j.id = a.job_id AND j.cluster_id = a.cluster_id AND j.status IN (" + startableSQL + ")" +
 		" RETURNING " + joinColumns(qualify("j", jobColumns)) + ")," +
 		" m AS (UPDATE clusters c SET status = i.to_status, updated_at = " + nowSQL +
 		" FROM s JOIN i ON i.job_id = s.id WHERE c.id = s.cluster_id AND c.status <> i.to_status RETURNING c.id)" +

@@ -26,12 +26,13 @@ import (
 //
 // An idle fleet's claims find nothing, and a transaction costs three
 // round trips (BEGIN, the claim query, COMMIT) to learn it. So while the
-// backend's last claim through the pool found no job, a claim first asks
-// anyRunnableSQL, in one round trip that locks nothing, and returns empty
-// when it says no; a claim that finds jobs turns the probe off again, so a
-// busy queue never pays for it. (The probe's answer is a snapshot, as the
-// claim query's is: a job that becomes runnable just after it is found by
-// the next claim.)
+// backend's last claim through the pool found no job (of any types), a
+// claim first asks anyRunnableSQL, in one round trip that locks nothing,
+// and returns empty when it says no; a claim that finds jobs turns the
+// probe off again, so a busy queue pays for it only after a claim that
+// found nothing. (The probe's answer is a snapshot, as the claim query's
+// is: a job that becomes runnable just after it is found by the next
+// claim.)
 func (s executor) JobsClaim(ctx context.Context, p store.JobsClaimParams) ([]*store.Claimed, error) {
 	if s.queueSeenEmpty != nil && s.queueSeenEmpty.Load() {
 		var runnable bool

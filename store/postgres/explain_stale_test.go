@@ -109,18 +109,42 @@ func TestWorkerPlansSurviveStaleStatistics(t *testing.T) {
 		_, err := s.Jobs.MarkSucceeded(ctx, locks[100], nil)
 		return err
 	})
-	var checked int
-	for _, st := range slices.Concat(claimed, finished, marked) {
-		if !strings.Contains(st.sql, "job_locks") || strings.HasPrefix(st.sql, "INSERT INTO audit_events") {
+	heartbeat := rec.record(t, func() error {
+		_, err := s.JobLocks.Extend(ctx, locks[101], time.Hour)
+		return err
+	})
+	read := rec.record(t, func() error {
+		_, err := s.JobLocks.Get(ctx, locks[102].ClusterID)
+		return err
+	})
+	released := rec.record(t, func() error { return s.JobLocks.Release(ctx, locks[103]) })
+	// Job 103 now runs without a lock and job 104's expires at once:
+	// RecoverStuck requeues both, looking each lock up by key (is it
+	// live?) and releasing 104's.
+	if _, err := s.JobLocks.Extend(ctx, locks[104], store.TimeResolution); err != nil {
+		t.Fatal(err)
+	}
+	recovered := rec.record(t, func() error {
+		n, err := s.RecoverStuck(ctx, "janitor", 10)
+		if err == nil && n != 2 {
+			t.Errorf("RecoverStuck requeued %d jobs, want 2", n)
+		}
+		return err
+	})
+	checked := map[string]bool{}
+	for _, st := range slices.Concat(claimed, finished, marked, heartbeat, read, released, recovered) {
+		if checked[st.sql] || !strings.Contains(st.sql, "job_locks") || strings.HasPrefix(st.sql, "INSERT INTO audit_events") ||
+			strings.Contains(st.sql, "ORDER BY j.started_at") { // ListStuck: a sweep of the running jobs, not a lookup
 			continue
 		}
-		checked++
+		checked[st.sql] = true
 		what := st.sql[:min(len(st.sql), 60)]
 		checkLookups(t, what+" (custom plan)", explainPlan(t, pool, st, false), true)
 		checkLookups(t, what+" (generic plan)", explainPlan(t, pool, st, true), false)
 	}
-	// The claim query and the batch start, the batch end, the fenced write.
-	if checked != 4 {
-		t.Fatalf("checked %d statements that touch job_locks, want 4: %v", checked, slices.Concat(claimed, finished, marked))
+	// The claim query, the batch start and end, the fenced write, Extend,
+	// Get, Release, and the recovery's lock check and release.
+	if len(checked) != 9 {
+		t.Fatalf("checked %d statements that look up job_locks rows, want 9", len(checked))
 	}
 }

@@ -146,12 +146,14 @@ var (
 	lockRunnableSQL = named("SELECT " + joinColumns(runnables.columns) + " FROM " + runnables.name + runnableSQL +
 		" ORDER BY j.created_at, j.id LIMIT @limit FOR NO KEY UPDATE OF j, c SKIP LOCKED")
 	// anyRunnableSQL: is any job runnable (see runnableSQL)? It locks
-	// nothing: one probe of jobs_runnable_idx on an empty queue.
+	// nothing. When no job is PENDING or RETRYING it is one probe of
+	// jobs_runnable_idx; otherwise it checks each such job, oldest first,
+	// as the claim query does, until one qualifies.
 	anyRunnableSQL = named("SELECT EXISTS (SELECT 1 FROM jobs j" + runnableSQL + ")")
 	// jobListStuckSQL: RUNNING jobs without a live lock of their own.
 	jobListStuckSQL = named("SELECT " + joinColumns(qualify("j", jobColumns)) + " FROM jobs j" +
 		" WHERE j.status = " + runningSQL + " AND NOT EXISTS (SELECT 1 FROM job_locks l" +
-		" WHERE l.cluster_id = j.cluster_id AND l.job_id = j.id AND " + checkOnly("l."+heldSQL) + " AND l.expires_at > " + nowSQL + ")" +
+		" WHERE l.cluster_id = j.cluster_id AND l.job_id = j.id AND l." + heldSQL + " AND l.expires_at > " + nowSQL + ")" +
 		" ORDER BY j.started_at, j.id LIMIT @limit")
 	// jobClusterSQL: the job's cluster, its row locked first (see "Lock
 	// order" in the package documentation).

@@ -37,8 +37,9 @@ const sameHolder = "l.job_id = EXCLUDED.job_id AND l.locked_by = EXCLUDED.locked
 // heldSQL selects lock rows that are held: not released. A released row
 // stays (see the migration) only to remember the cluster's highest token.
 // Statements that find the row by its key (cluster_id) say it through
-// checkOnly, so the partial index of held locks is not the way to the row;
-// the sweeps over held locks (ReleaseExpired, QueueStats) use it plainly.
+// checkOnly (see jobs.go), so the partial index of held locks is not the
+// way to the row; the sweeps (ReleaseExpired, and ListStuck's and
+// QueueStats' lock checks per job) use it plainly.
 const heldSQL = "released_at IS NULL"
 
 // lockConflictSQL is the conflict arm of the lock grants (lockAcquireSQL,
