@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ocpctl/ocpstore/store"
 	"github.com/ocpctl/ocpstore/store/memory"
@@ -257,4 +260,27 @@ func TestConcurrentIdenticalRequests(t *testing.T) {
 			t.Errorf("%d jobs (%v), want 1", jobs, err)
 		}
 	})
+}
+
+// A database that cannot be reached is answered 503 with Retry-After: it
+// passes by itself (a restart, a failover), and an idempotent request is
+// safe to send again.
+func TestDatabaseUnavailable(t *testing.T) {
+	t.Parallel()
+	// Nothing listens on port 1: every connection is refused.
+	pool, err := pgxpool.New(t.Context(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	h := NewHandler(postgres.New(pool), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for what, w := range map[string]*httptest.ResponseRecorder{
+		"GET":  get(h, "/clusters/clu_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+		"POST": post(h, "k1", "alice", body("unreachable")),
+	} {
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Errorf("%s with the database unreachable: %d (Retry-After %q) %s, want 503 with Retry-After",
+				what, w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+	}
 }

@@ -114,6 +114,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// WithTx retried and lost every time: a transient overload.
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "too much contention; retry", "")
+	case errors.Is(err, store.ErrUnavailable):
+		// Unreachable, restarting or failing over: it passes by itself.
+		// A request with an Idempotency-Key is safe to send again, even
+		// when the failure came after its write (ErrCommitUnknown too).
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the database is unavailable; retry", "")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "an active cluster with this name, platform and base domain exists", "")
 	case errors.Is(err, store.ErrNotFound):
