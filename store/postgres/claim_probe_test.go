@@ -12,7 +12,8 @@ import (
 // An idle fleet's claim is one round trip: after a claim found the queue
 // empty, the next one asks whether any job is runnable, in one statement
 // that locks nothing, before it opens a transaction; a claim that finds a
-// job turns that off, so a busy queue never pays for the probe.
+// job turns that off, so a busy queue pays for the probe only after a
+// claim that found nothing.
 func TestEmptyClaimIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	rec := &sqlRecorder{}
