@@ -42,6 +42,8 @@ var (
 	// order (see "Lock order" in the package documentation). One row per
 	// granted lock: its item, whether the cluster moved, the lock, and the
 	// job (NULL columns if it did not start, which the caller reports).
+	// f: the started jobs' clusters' other queued jobs marked waiting
+	// (see queue.go).
 	batchStartSQL = named("WITH i AS (SELECT * FROM unnest(@job_ids::text[], @cluster_ids::text[], @to::text[])" +
 		" WITH ORDINALITY AS i(job_id, cluster_id, to_status, ord))," +
 		" a AS (INSERT INTO job_locks AS l (" + joinColumns(lockColumns) + ")" +
@@ -53,7 +55,8 @@ var (
 		" FROM a WHERE j.id = a.job_id AND j.cluster_id = a.cluster_id AND j.status IN (" + startableSQL + ")" +
 		" RETURNING " + joinColumns(qualify("j", jobColumns)) + ")," +
 		" m AS (UPDATE clusters c SET status = i.to_status, updated_at = " + nowSQL +
-		" FROM s JOIN i ON i.job_id = s.id WHERE c.id = s.cluster_id AND c.status <> i.to_status RETURNING c.id)" +
+		" FROM s JOIN i ON i.job_id = s.id WHERE c.id = s.cluster_id AND c.status <> i.to_status RETURNING c.id)," +
+		" " + markWaiting("f", "s") +
 		" SELECT i.ord, m.id IS NOT NULL AS moved, " + joinColumns(qualify("a", lockColumns)) + ", " +
 		joinColumns(qualify("s", jobColumns)) +
 		" FROM i JOIN a ON a.job_id = i.job_id LEFT JOIN s ON s.id = a.job_id LEFT JOIN m ON m.id = a.cluster_id" +
@@ -72,7 +75,8 @@ var (
 	// clusters that have an end status, locked, with their latest status;
 	// m: the cluster moves the state machine allows (destroyed_at set on
 	// DESTROYED), none where the cluster is there already; d: the lock
-	// release (released_at set). One row per written job: its item, its
+	// release (released_at set); u: the next job of each cluster whose
+	// job ended unmarked (see queue.go). One row per written job: its item, its
 	// cluster's status before the move (NULL without an end status),
 	// whether it moved, and the job.
 	batchEndSQL = named("WITH i AS (SELECT * FROM unnest(@cluster_ids::text[], @job_ids::text[], @tokens::bigint[]," +
@@ -98,7 +102,8 @@ var (
 		" AND EXISTS (SELECT 1 FROM " + clusterEdgesSQL + " AS e(f, t) WHERE e.f = cl.status AND e.t = cl.end_status)" +
 		" RETURNING c.id)," +
 		" d AS (UPDATE job_locks dl SET released_at = " + nowSQL + " FROM w WHERE dl.cluster_id = w.cluster_id" +
-		" AND dl.job_id = w.id AND dl.token = w.token AND " + checkOnly("dl."+heldSQL) + ")" +
+		" AND dl.job_id = w.id AND dl.token = w.token AND " + checkOnly("dl."+heldSQL) + ")," +
+		" " + unmarkNext("u", "w") +
 		" SELECT w.ord, cl.status, m.id IS NOT NULL, " + joinColumns(qualify("w", jobColumns)) +
 		" FROM w LEFT JOIN cl ON cl.id = w.cluster_id LEFT JOIN m ON m.id = w.cluster_id ORDER BY w.ord")
 	// batchLogSQL appends audit events, all with one CreatedAt.

@@ -77,7 +77,7 @@ var (
 // by the cluster's key for each candidate (a join would let the planner
 // materialize every held lock instead, and compare each candidate with
 // each: 490,000 comparisons for 700 candidates after a burst of claims).
-var runnableSQL = " WHERE j.status IN (" + startableSQL + ") AND (j.status = " + literals(store.JobPending) +
+var runnableSQL = " WHERE j.status IN (" + startableSQL + ") AND NOT j.waiting AND (j.status = " + literals(store.JobPending) +
 	" OR j.retry_at <= " + nowSQL + ") AND j.job_type = ANY(@types::text[])" +
 	" AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.cluster_id = j.cluster_id AND o.status IN (" + activeSQL + ")" +
 	" AND (o.created_at, o.id) < (j.created_at, j.id))" +
@@ -114,9 +114,10 @@ func checkOnly(cond string) string { return "(" + cond + ") IS TRUE" }
 // Parameters: @cluster, @job, @token, and set's.
 func fenced(set string) statement {
 	return named("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = @cluster AND job_id = @job AND token = @token" +
-		" AND " + checkOnly(heldSQL) + " FOR NO KEY UPDATE) UPDATE jobs SET " + set +
+		" AND " + checkOnly(heldSQL) + " FOR NO KEY UPDATE), w AS (UPDATE jobs SET " + set +
 		" WHERE id = @job AND cluster_id = @cluster AND " + checkOnly("status = "+runningSQL) + " AND EXISTS (SELECT 1 FROM l)" +
-		" RETURNING " + joinColumns(jobColumns))
+		" RETURNING " + joinColumns(jobColumns) + "), " + unmarkNext("u", "w") +
+		" SELECT " + joinColumns(jobColumns) + " FROM w")
 }
 
 // The fixed job statements.
@@ -128,9 +129,11 @@ var (
 	jobMarkStartedSQL = named("UPDATE jobs SET status = " + literals(store.JobRunning) + ", attempt = attempt + 1," +
 		" started_at = " + nowSQL + ", retry_at = NULL, ended_at = NULL, updated_at = " + nowSQL +
 		" WHERE id = @id AND status IN (" + startableSQL + ") RETURNING " + joinColumns(jobColumns))
-	jobCancelSQL = named("UPDATE jobs SET status = " + literals(store.JobFailed) + ", error_code = @code," +
+	// jobCancelSQL: a cancelled queued job loses its waiting mark too.
+	jobCancelSQL = named("WITH w AS (UPDATE jobs SET status = " + literals(store.JobFailed) + ", waiting = false, error_code = @code," +
 		" error_message = @message, ended_at = " + nowSQL + ", updated_at = " + nowSQL +
-		" WHERE id = @id AND status IN (" + startableSQL + ") RETURNING " + joinColumns(jobColumns))
+		" WHERE id = @id AND status IN (" + startableSQL + ") RETURNING " + joinColumns(jobColumns) + "), " +
+		unmarkNext("u", "w") + " SELECT " + joinColumns(jobColumns) + " FROM w")
 	// jobMarkSucceededSQL merges @metadata into the job's (its keys
 	// overwrite); NULL leaves it alone.
 	jobMarkSucceededSQL = fenced("status = " + literals(store.JobSucceeded) + ", ended_at = " + nowSQL +
@@ -164,13 +167,14 @@ var (
 		" WHERE cluster_id = @cluster AND job_id = @job AND " + checkOnly(heldSQL) + " FOR NO KEY UPDATE")
 	// jobRequeueSQL: RETRYING and runnable now while attempts are left,
 	// else FAILED as abandoned.
-	jobRequeueSQL = named("UPDATE jobs SET status = CASE WHEN attempt < max_attempts THEN " + literals(store.JobRetrying) +
+	jobRequeueSQL = named("WITH w AS (UPDATE jobs SET status = CASE WHEN attempt < max_attempts THEN " + literals(store.JobRetrying) +
 		" ELSE " + literals(store.JobFailed) + " END," +
 		" retry_at = CASE WHEN attempt < max_attempts THEN " + nowSQL + " END," +
 		" error_code = CASE WHEN attempt < max_attempts THEN error_code ELSE @code::text END," +
 		" error_message = CASE WHEN attempt < max_attempts THEN error_message ELSE @message::text END," +
 		" ended_at = CASE WHEN attempt < max_attempts THEN NULL ELSE " + nowSQL + " END, updated_at = " + nowSQL +
-		" WHERE id = @id AND status = " + runningSQL + " RETURNING " + joinColumns(jobColumns))
+		" WHERE id = @id AND status = " + runningSQL + " RETURNING " + joinColumns(jobColumns) + "), " +
+		unmarkNext("u", "w") + " SELECT " + joinColumns(jobColumns) + " FROM w")
 	// jobReleaseLockSQL releases the job's held lock.
 	jobReleaseLockSQL = named("UPDATE job_locks SET released_at = " + nowSQL +
 		" WHERE cluster_id = @cluster AND job_id = @job AND " + checkOnly(heldSQL))

@@ -1,0 +1,46 @@
+package postgres
+
+// The waiting mark (migration 0006) keeps a claim from walking a hot
+// cluster's backlog: jobs_runnable_idx leaves out jobs marked waiting, so
+// the claim query only visits the jobs that may be heads. Two fragments
+// keep it, each a data-modifying CTE in the statement that changes what
+// the mark depends on:
+//
+//   - markWaiting, in the claim's batch start: when a cluster's head
+//     starts, its other pending and retrying jobs are queued behind it.
+//     The statement runs after the claim query locked the cluster's row,
+//     in the same transaction, so its snapshot has every job committed
+//     before that; and the head it started cannot end (and no other job of
+//     the cluster can start) before the claim commits and hands out the
+//     lock's token. So a job is never marked while the job it waits for is
+//     ending.
+//   - unmarkNext, in every statement that ends a job (the batch end, the
+//     fenced writes, Cancel, the claim's rejects, RecoverStuck's abandon):
+//     the cluster's next unfinished job is the new head, and its mark goes.
+//
+// A head is therefore never marked, and a marked job is never runnable:
+// the mark only hides jobs the claim query would reject. A job created
+// while its cluster's head runs is not marked (nothing orders it against
+// that head's end) and is walked and rejected as before, until the next
+// head starts.
+
+// markWaiting renders the CTE name that marks waiting the pending and
+// retrying jobs of the clusters of started (a relation of started jobs,
+// with columns id and cluster_id), except the started jobs themselves.
+func markWaiting(name, started string) string {
+	return name + " AS (UPDATE jobs q SET waiting = true FROM " + started + " h" +
+		" WHERE q.cluster_id = h.cluster_id AND q.id <> h.id AND q.status IN (" + startableSQL + ")" +
+		" AND NOT q.waiting)"
+}
+
+// unmarkNext renders the CTE name that clears the waiting mark of the next
+// unfinished job (oldest by created_at, id) of the cluster of each job of
+// written (a relation of written jobs, with columns id, cluster_id and the
+// status written) whose status is final. The statement's snapshot still
+// shows the written jobs unfinished, so they are excluded by ID.
+func unmarkNext(name, written string) string {
+	return name + " AS (UPDATE jobs n SET waiting = false FROM " + written + " e" +
+		" WHERE e.status NOT IN (" + activeSQL + ") AND n.id = (SELECT o.id FROM jobs o" +
+		" WHERE o.cluster_id = e.cluster_id AND o.status IN (" + activeSQL + ") AND o.id <> e.id" +
+		" ORDER BY o.created_at, o.id LIMIT 1) AND n.waiting)"
+}

@@ -1,0 +1,332 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ocpctl/ocpstore/store"
+	"github.com/ocpctl/ocpstore/store/postgres"
+	"github.com/ocpctl/ocpstore/store/postgres/postgrestest"
+)
+
+// The waiting mark (queue.go) must never hide a head: these tests take a
+// cluster's queue through every way a job starts or ends and check, after
+// each step, that no unfinished job with no older unfinished job on its
+// cluster is marked, and that the claims get the jobs FIFO says they get.
+
+// markedHeads counts the jobs that are their cluster's head (unfinished,
+// no older unfinished job) and marked waiting: a claim would never find
+// them.
+func markedHeads(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM jobs h
+		WHERE h.waiting AND h.status IN ('PENDING', 'RUNNING', 'RETRYING') AND NOT EXISTS (SELECT 1 FROM jobs o
+		WHERE o.cluster_id = h.cluster_id AND o.status IN ('PENDING', 'RUNNING', 'RETRYING')
+		AND (o.created_at, o.id) < (h.created_at, h.id))`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// marked counts the cluster's jobs marked waiting.
+func marked(t *testing.T, pool *pgxpool.Pool, clusterID string) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM jobs WHERE cluster_id = $1 AND waiting`, clusterID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestQueueMarksNeverHideAHead(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.New(t)
+	pool := db.Pool(t)
+	s, ctx := postgres.New(pool), t.Context()
+	c := newFaultCluster(store.ClusterReady)
+	if err := s.Clusters.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	create := func(jt store.JobType, maxAttempts int) *store.Job {
+		t.Helper()
+		j := &store.Job{ClusterID: c.ID, JobType: jt, MaxAttempts: maxAttempts}
+		if err := s.Jobs.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	p := store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}
+	claim := func(want *store.Job) *store.Claimed {
+		t.Helper()
+		got, err := s.Claim(ctx, p)
+		if err != nil || got.Job.ID != want.ID {
+			t.Fatalf("claim: %v, %v; want job %s", got, err, want.ID)
+		}
+		return got
+	}
+	check := func(step string, wantMarked int) {
+		t.Helper()
+		if n := markedHeads(t, pool); n != 0 {
+			t.Fatalf("after %s: %d heads marked waiting", step, n)
+		}
+		if n := marked(t, pool, c.ID); n != wantMarked {
+			t.Fatalf("after %s: %d jobs marked waiting, want %d", step, n, wantMarked)
+		}
+	}
+
+	j1, j2, j3, j4 := create(store.JobPostConfigure, 0), create(store.JobPostConfigure, 0),
+		create(store.JobPostConfigure, 0), create(store.JobPostConfigure, 0)
+	j5 := create(store.JobPostConfigure, 1) // abandoned by RecoverStuck after one attempt
+	j6, j7, j8 := create(store.JobPostConfigure, 0), create(store.JobPostConfigure, 0), create(store.JobPostConfigure, 0)
+
+	// A head's start marks the rest of its cluster's queue.
+	c1 := claim(j1)
+	check("claiming the head", 7)
+	// Finish ends the head: the next job is unmarked and claimed.
+	if _, err := s.Finish(ctx, c1.Lock, store.Succeeded(nil)); err != nil {
+		t.Fatal(err)
+	}
+	check("finishing the head", 6)
+	c2 := claim(j2)
+	check("claiming the next head", 6)
+	// Cancelling a queued job that is not the head unmarks nothing.
+	if _, err := s.Jobs.Cancel(ctx, j3.ID, "CANCELLED", "not wanted"); err != nil {
+		t.Fatal(err)
+	}
+	check("cancelling a queued job", 5)
+	// Finish with a retry keeps the head: nothing is unmarked.
+	if _, err := s.Finish(ctx, c2.Lock, store.Retry("E", "again", 0)); err != nil {
+		t.Fatal(err)
+	}
+	check("a retry of the head", 5)
+	c2 = claim(j2)
+	if _, err := s.Finish(ctx, c2.Lock, store.Succeeded(nil)); err != nil {
+		t.Fatal(err)
+	}
+	check("finishing the retried head", 4) // j4 is next: j3 ended
+	// A fenced write of the manual pattern ends the head.
+	c4 := claim(j4)
+	if _, err := s.Jobs.MarkFailed(ctx, c4.Lock, "E", "failed by hand"); err != nil {
+		t.Fatal(err)
+	}
+	check("a fenced MarkFailed", 3)
+	if err := s.JobLocks.Release(ctx, c4.Lock); err != nil { // the manual pattern releases on its own
+		t.Fatal(err)
+	}
+	// RecoverStuck abandons a head whose lock expired with no attempts left.
+	c5 := claim(j5)
+	if _, err := s.JobLocks.Extend(ctx, c5.Lock, store.TimeResolution); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.RecoverStuck(ctx, "janitor", 10); err != nil || n != 1 {
+		t.Fatalf("RecoverStuck: %d, %v; want 1", n, err)
+	}
+	check("RecoverStuck abandoning the head", 2)
+	// Cancelling a pending head unmarks the job behind it.
+	if _, err := s.Jobs.Cancel(ctx, j6.ID, "CANCELLED", "not wanted"); err != nil {
+		t.Fatal(err)
+	}
+	check("cancelling the pending head", 1)
+	// A claim rejects a head its cluster's status forbids (RESUME on a
+	// READY cluster) and takes the job behind it in the same call.
+	c7 := claim(j7)
+	j9 := create(store.JobResume, 0)
+	j10 := create(store.JobPostConfigure, 0)
+	if _, err := s.Finish(ctx, c7.Lock, store.Succeeded(nil)); err != nil {
+		t.Fatal(err)
+	}
+	c8 := claim(j8) // marks j9 and j10, created while j7 ran
+	check("claiming a head with jobs created behind the previous one", 2)
+	if _, err := s.Finish(ctx, c8.Lock, store.Succeeded(nil)); err != nil {
+		t.Fatal(err)
+	}
+	claim(j10) // j9 rejected
+	if got, err := s.Jobs.GetByID(ctx, j9.ID); err != nil || got.Status != store.JobFailed {
+		t.Fatalf("the RESUME job on a READY cluster: %v, %v; want FAILED by the claim's reject", got, err)
+	}
+	check("a claim's reject", 0)
+}
+
+// Many workers, a producer and a canceller on a few clusters at once: every
+// job created ends, and no head is ever left marked. A head left marked
+// would never be claimed, and the run would not end: the context's bound
+// turns that hang into a failure (it is not a performance threshold).
+func TestQueueMarksUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.New(t)
+	pool := db.Pool(t)
+	s := postgres.New(pool)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	const clusters, perCluster, workers = 4, 40, 4
+	ids := make([]string, clusters)
+	for i := range ids {
+		c := newFaultCluster(store.ClusterReady)
+		if err := s.Clusters.Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = c.ID
+	}
+	created := make(chan *store.Job, clusters*perCluster)
+	var wg sync.WaitGroup
+	wg.Go(func() { // the producer, interleaving the clusters
+		defer close(created)
+		for k := range clusters * perCluster {
+			j := &store.Job{ClusterID: ids[k%clusters], JobType: store.JobPostConfigure}
+			if err := s.Jobs.Create(ctx, j); err != nil {
+				t.Error(err)
+				return
+			}
+			created <- j
+		}
+	})
+	var mu sync.Mutex
+	all := map[string]bool{}
+	wg.Go(func() { // the canceller: every seventh job, if still pending
+		k := 0
+		for j := range created {
+			mu.Lock()
+			all[j.ID] = true
+			mu.Unlock()
+			if k++; k%7 == 0 {
+				_, err := s.Jobs.Cancel(ctx, j.ID, "CANCELLED", "not wanted")
+				if err != nil && !errors.Is(err, store.ErrInvalidStateTransition) {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	unfinished := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'RUNNING', 'RETRYING')`).Scan(&n); err != nil {
+			t.Error(err)
+			return -1
+		}
+		return n
+	}
+	var done sync.WaitGroup
+	for w := range workers {
+		done.Go(func() {
+			p := store.ClaimParams{WorkerID: fmt.Sprint("w", w), LockTTL: time.Minute}
+			for n := 0; ctx.Err() == nil; n++ {
+				c, err := s.Claim(ctx, p)
+				if errors.Is(err, store.ErrNoJob) {
+					mu.Lock()
+					total := len(all)
+					mu.Unlock()
+					if total == clusters*perCluster && unfinished() == 0 {
+						return
+					}
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				o := store.Succeeded(nil)
+				if n%5 == 0 && c.Job.Attempt < c.Job.MaxAttempts {
+					o = store.Retry("E", "again", 0)
+				}
+				if _, err := s.Finish(ctx, c.Lock, o); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	done.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("jobs left unfinished: %d (%d heads marked waiting)", unfinished(), markedHeads(t, pool))
+	}
+	if n := markedHeads(t, pool); n != 0 {
+		t.Fatalf("%d heads marked waiting", n)
+	}
+}
+
+// analyzedNode is a node of EXPLAIN (ANALYZE, FORMAT JSON).
+type analyzedNode struct {
+	Index   string         `json:"Index Name"`
+	Rows    float64        `json:"Actual Rows"`
+	Removed float64        `json:"Rows Removed by Filter"`
+	Plans   []analyzedNode `json:"Plans"`
+}
+
+// A claim while a hot cluster's head runs does not walk its backlog: the
+// head's start marked the 2,000 jobs queued behind it, and the runnable
+// jobs' index leaves them out, so the claim query's scan of it visits
+// nothing (before the mark it visited all 2,000, each then rejected).
+func TestClaimSkipsAHotClustersBacklog(t *testing.T) {
+	t.Parallel()
+	rec := &sqlRecorder{}
+	s, db := tracedStore(t, rec)
+	pool, ctx := db.Pool(t), t.Context()
+	for _, q := range []string{
+		`INSERT INTO clusters (id, name, platform, version, profile, region, owner, team, cost_center, status,
+			requested_by, ttl_hours, created_at, updated_at)
+		 VALUES ('clu_hot', 'hot', 'aws', '4.16', 'p', 'r', 'o@example.com', 't', 'cc', 'READY', 'o', 1, now(), now())`,
+		`INSERT INTO jobs (id, cluster_id, job_type, status, created_at, updated_at)
+		 SELECT 'job_' || lpad(g::text, 26, '0'), 'clu_hot', 'POST_CONFIGURE', 'PENDING',
+			now() + g * interval '1 microsecond', now()
+		 FROM generate_series(1, 2001) AS g`,
+		`ANALYZE clusters, jobs, job_locks`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}
+	if _, err := s.Claim(ctx, p); err != nil { // the head runs
+		t.Fatal(err)
+	}
+	var claimQuery sentSQL
+	for _, st := range rec.record(t, func() error {
+		if _, err := s.Claim(ctx, p); !errors.Is(err, store.ErrNoJob) {
+			return fmt.Errorf("claim behind a running head: %v, want ErrNoJob", err)
+		}
+		return nil
+	}) {
+		if strings.Contains(st.sql, "SKIP LOCKED") {
+			claimQuery = st
+		}
+	}
+	if claimQuery.sql == "" {
+		t.Fatal("the claim sent no claim query")
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // EXPLAIN ANALYZE's locks are undone
+	var raw []byte
+	if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+claimQuery.sql, claimQuery.args...).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var plans []struct{ Plan analyzedNode }
+	if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("plan JSON %s: %v", raw, err)
+	}
+	var walk func(n analyzedNode)
+	scanned := -1.0
+	walk = func(n analyzedNode) {
+		if n.Index == "jobs_runnable_idx" {
+			scanned = n.Rows + n.Removed // what the scan visited
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	walk(plans[0].Plan)
+	if scanned != 0 {
+		t.Fatalf("the claim query's scan of jobs_runnable_idx visited %v rows behind a running head, want 0 (-1: not used)", scanned)
+	}
+}
