@@ -7,7 +7,7 @@
 -- and the runnable index leaves waiting jobs out.
 --
 -- The store keeps the mark (store/postgres/queue.go): a claim that starts
--- a cluster's head marks the cluster's other pending and retrying jobs
+-- a cluster's head marks the cluster's newer pending and retrying jobs
 -- waiting, and every statement that ends a job (Finish, the fenced writes,
 -- Cancel, the claim's rejects, RecoverStuck's abandon) clears the mark of
 -- its cluster's next unfinished job. A head is never marked, so a mark

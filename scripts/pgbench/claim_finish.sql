@@ -62,8 +62,8 @@ WITH i AS (SELECT * FROM unnest(ARRAY[:job_id]::text[], ARRAY[:cluster_id]::text
   j.ended_at, j.created_at, j.updated_at, j.metadata), m AS (UPDATE clusters c SET status = i.to_status,
   updated_at = COALESCE(NULL::timestamptz, statement_timestamp()) FROM s JOIN i ON i.job_id = s.id WHERE c.id
   = s.cluster_id AND c.status <> i.to_status RETURNING c.id), f AS (UPDATE jobs q SET waiting = true FROM s
-  h WHERE q.cluster_id = h.cluster_id AND q.id <> h.id AND q.status IN ('PENDING', 'RETRYING') AND NOT
-  q.waiting) SELECT i.ord, m.id IS NOT NULL AS moved,
+  h WHERE q.cluster_id = h.cluster_id AND (q.created_at, q.id) > (h.created_at, h.id) AND q.status IN
+  ('PENDING', 'RETRYING') AND NOT q.waiting) SELECT i.ord, m.id IS NOT NULL AS moved,
   a.cluster_id, a.job_id, a.locked_by, a.token, a.locked_at, a.expires_at, s.id, s.cluster_id, s.job_type,
   s.status, s.attempt, s.max_attempts, s.error_code, s.error_message, s.retry_at, s.started_at, s.ended_at,
   s.created_at, s.updated_at, s.metadata FROM i JOIN a ON a.job_id = i.job_id LEFT JOIN s ON s.id = a.job_id

@@ -42,7 +42,7 @@ var (
 	// order (see "Lock order" in the package documentation). One row per
 	// granted lock: its item, whether the cluster moved, the lock, and the
 	// job (NULL columns if it did not start, which the caller reports).
-	// f: the started jobs' clusters' other queued jobs marked waiting
+	// f: the jobs queued behind the started ones marked waiting
 	// (see queue.go).
 	batchStartSQL = named("WITH i AS (SELECT * FROM unnest(@job_ids::text[], @cluster_ids::text[], @to::text[])" +
 		" WITH ORDINALITY AS i(job_id, cluster_id, to_status, ord))," +

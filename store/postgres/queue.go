@@ -7,7 +7,7 @@ package postgres
 // the mark depends on:
 //
 //   - markWaiting, in the claim's batch start: when a cluster's head
-//     starts, its other pending and retrying jobs are queued behind it.
+//     starts, its newer pending and retrying jobs are queued behind it.
 //     The statement runs after the claim query locked the cluster's row,
 //     in the same transaction, so its snapshot has every job committed
 //     before that; and the head it started cannot end (and no other job of
@@ -25,12 +25,16 @@ package postgres
 // head starts.
 
 // markWaiting renders the CTE name that marks waiting the pending and
-// retrying jobs of the clusters of started (a relation of started jobs,
-// with columns id and cluster_id), except the started jobs themselves.
+// retrying jobs queued behind the started jobs of started (a relation with
+// columns id, cluster_id and created_at): those of the same cluster and
+// newer. Not an older one: it can only be there because it committed
+// after the claim query looked (its transaction began first), and then it
+// is its cluster's head, which a mark would hide for good if the started
+// job retried (TestQueueMarksSkipAnOlderJobCommittedDuringTheClaim).
 func markWaiting(name, started string) string {
 	return name + " AS (UPDATE jobs q SET waiting = true FROM " + started + " h" +
-		" WHERE q.cluster_id = h.cluster_id AND q.id <> h.id AND q.status IN (" + startableSQL + ")" +
-		" AND NOT q.waiting)"
+		" WHERE q.cluster_id = h.cluster_id AND (q.created_at, q.id) > (h.created_at, h.id)" +
+		" AND q.status IN (" + startableSQL + ") AND NOT q.waiting)"
 }
 
 // unmarkNext renders the CTE name that clears the waiting mark of the next

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ocpctl/ocpstore/store"
@@ -328,5 +329,90 @@ func TestClaimSkipsAHotClustersBacklog(t *testing.T) {
 	walk(plans[0].Plan)
 	if scanned != 0 {
 		t.Fatalf("the claim query's scan of jobs_runnable_idx visited %v rows behind a running head, want 0 (-1: not used)", scanned)
+	}
+}
+
+// claimHook is a pgx.QueryTracer that calls after once, when the first
+// claim query (the one with SKIP LOCKED) has returned.
+type claimHook struct {
+	once  sync.Once
+	after func()
+}
+
+type claimHookKey struct{}
+
+func (h *claimHook) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	return context.WithValue(ctx, claimHookKey{}, strings.Contains(d.SQL, "SKIP LOCKED"))
+}
+
+func (h *claimHook) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if isClaim, _ := ctx.Value(claimHookKey{}).(bool); isClaim {
+		h.once.Do(h.after)
+	}
+}
+
+// A job can commit after the claim query looked and before the batch start
+// marks the queue, with a created_at older than the head the claim took
+// (its transaction began first). It is its cluster's head then, not a job
+// queued behind the started one, so the start must not mark it: had it been
+// marked, a retry of the started job would leave both unclaimable (the
+// marked one hidden, the retried one behind it). The test commits such a
+// job exactly in that window, from the tracer, when the claim query returns.
+func TestQueueMarksSkipAnOlderJobCommittedDuringTheClaim(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.New(t)
+	hook := &claimHook{}
+	cfg, err := postgres.DefaultConfig(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Tracer = hook
+	pool, err := postgres.NewPool(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	raw := db.Pool(t)
+	s, ctx := postgres.New(pool), t.Context()
+	c := newFaultCluster(store.ClusterReady)
+	if err := s.Clusters.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	// The older job, inserted in a transaction left open.
+	older, err := raw.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Rollback(ctx) //nolint:errcheck // committed by the hook
+	if _, err := older.Exec(ctx, `INSERT INTO jobs (id, cluster_id, job_type, status, created_at, updated_at)
+		VALUES ('job_older', $1, 'POST_CONFIGURE', 'PENDING', now() - interval '1 hour', now())`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	head := &store.Job{ClusterID: c.ID, JobType: store.JobPostConfigure}
+	behind := &store.Job{ClusterID: c.ID, JobType: store.JobPostConfigure}
+	for _, j := range []*store.Job{head, behind} {
+		if err := s.Jobs.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hook.after = func() {
+		if err := older.Commit(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	p := store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}
+	got, err := s.Claim(ctx, p)
+	if err != nil || got.Job.ID != head.ID {
+		t.Fatalf("claim: %v, %v; want the head %s (the older job was not committed yet)", got, err, head.ID)
+	}
+	if n := markedHeads(t, pool); n != 0 {
+		t.Fatalf("%d heads marked waiting after the claim", n)
+	}
+	if _, err := s.Finish(ctx, got.Lock, store.Retry("E", "again", 0)); err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.Claim(ctx, p)
+	if err != nil || next.Job.ID != "job_older" {
+		t.Fatalf("claim after the retry: %v, %v; want job_older, the cluster's oldest", next, err)
 	}
 }
