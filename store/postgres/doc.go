@@ -38,11 +38,11 @@
 // ID order, then the fenced writes and the releases), Requeue and
 // RecoverStuck (cluster, lock row, job) and ReleaseExpired (the expired lock
 // rows in cluster order) cannot wait for each other in a cycle. A plain
-// Acquire, Extend or Release locks only the lock row. The waiting marks
-// (queue.go) lock a cluster's other job rows last: a claim's start marks
-// its cluster's queued jobs after the head's row, and an end unmarks the
-// next job after the ended one's (a Cancel of a queued job locks only that
-// job, since the next one after it is no head to unmark). The
-// deterministic tests in lockorder_test.go reproduce each deadlock the old
-// order caused.
+// Acquire, Extend or Release locks only the lock row. Cancel and the fenced
+// writes lock the cluster row first too, so that every end of a job is
+// serialized on its cluster (see queue.go). The waiting marks lock a
+// cluster's other job rows last: a claim's start marks its cluster's
+// queued jobs after the head's row, and an end unmarks the next job after
+// the ended one's. The deterministic tests in lockorder_test.go reproduce
+// each deadlock the old order caused.
 package postgres

@@ -248,9 +248,35 @@ func (s executor) JobMarkStarted(ctx context.Context, id string) (*store.Job, er
 }
 
 // Cancel moves a PENDING or RETRYING job to FAILED (compare-and-set).
+//
+// It locks the job's cluster row first, in a statement of its own: every
+// statement that ends a job clears the waiting mark of its cluster's next
+// job (see queue.go), and two of them ending jobs of one cluster at once
+// would each see the other's job unfinished and leave the job after both
+// marked. Serialized on the cluster row, the second takes its snapshot
+// after the first committed.
 func (s executor) JobCancel(ctx context.Context, id, code, message string) (*store.Job, error) {
-	j, err := jobs.one(ctx, s.q, jobCancelSQL, pgx.NamedArgs{"code": code, "message": message, "now": s.now(), "id": id})
-	return s.jobTransitioned(ctx, j, err, id, store.JobFailed)
+	var job *store.Job
+	err := s.atomically(ctx, func(c conn) error {
+		if err := c.lockJobCluster(ctx, id); err != nil {
+			return err
+		}
+		j, err := jobs.one(ctx, c.q, jobCancelSQL, pgx.NamedArgs{"code": code, "message": message, "now": s.now(), "id": id})
+		job, err = executor{c}.jobTransitioned(ctx, j, err, id, store.JobFailed)
+		return err
+	})
+	return job, err
+}
+
+// lockJobCluster locks the row of job id's cluster FOR NO KEY UPDATE (see
+// "Lock order" in the package documentation); a missing job locks nothing.
+func (c conn) lockJobCluster(ctx context.Context, id string) error {
+	var clusterID string
+	err := c.q.QueryRow(ctx, jobClusterSQL.sql, jobClusterSQL.args(pgx.NamedArgs{"id": id})...).Scan(&clusterID)
+	if err != nil && !isNoRows(err) {
+		return mapError(ctx, err, "lock the cluster of job "+id)
+	}
+	return nil
 }
 
 // transitioned finishes a job compare-and-set: when no row changed, it
@@ -291,16 +317,27 @@ func (s executor) JobMarkRetry(ctx context.Context, p store.JobMarkRetryParams) 
 
 // fencedWrite runs a statement made by fenced; no row means the job is not
 // RUNNING or the token is not current: ErrLockLost, and nothing changed.
+//
+// The cluster's row is locked first, in a statement of its own, for the
+// reason JobCancel gives.
 func (s executor) jobFencedWrite(ctx context.Context, lock *store.JobLock, st statement, set pgx.NamedArgs) (*store.Job, error) {
 	set["cluster"], set["job"], set["token"] = lock.ClusterID, lock.JobID, lock.Token
-	j, err := jobs.one(ctx, s.q, st, set)
-	switch {
-	case err == nil:
-		return j, nil
-	case isNoRows(err):
-		return nil, fmt.Errorf("job %s not running under this lock: %w", lock.JobID, lockLost(lock))
-	}
-	return nil, mapError(ctx, err, "write job "+lock.JobID)
+	var job *store.Job
+	err := s.atomically(ctx, func(c conn) error {
+		if _, err := c.q.Exec(ctx, batchLockClustersSQL.sql, batchLockClustersSQL.args(pgx.NamedArgs{"ids": []string{lock.ClusterID}})...); err != nil {
+			return mapError(ctx, err, "lock cluster "+lock.ClusterID)
+		}
+		j, err := jobs.one(ctx, c.q, st, set)
+		switch {
+		case err == nil:
+			job = j
+			return nil
+		case isNoRows(err):
+			return fmt.Errorf("job %s not running under this lock: %w", lock.JobID, lockLost(lock))
+		}
+		return mapError(ctx, err, "write job "+lock.JobID)
+	})
+	return job, err
 }
 
 // LockRunnable returns up to q.Limit runnable jobs with their clusters,

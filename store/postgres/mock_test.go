@@ -96,12 +96,17 @@ func TestMockFencedWriteSQL(t *testing.T) {
 	t.Parallel()
 	mock, s := newMock(t, 0)
 	lock := &store.JobLock{ClusterID: "clu_1", JobID: "job_1", LockedBy: "w1", Token: 9}
+	// The cluster's row first, in a statement of its own (see JobCancel).
+	mock.ExpectBeginTx(readCommitted)
+	mock.ExpectExec(`^SELECT id FROM clusters WHERE id = ANY\(\$1::text\[\]\) ORDER BY id FOR NO KEY UPDATE$`).
+		WithArgs([]string{"clu_1"}).WillReturnResult(pgxmock.NewResult("SELECT", 1))
 	mock.ExpectQuery(`^WITH l AS \(SELECT 1 FROM job_locks WHERE cluster_id = \$1 AND job_id = \$2 AND token = \$3 AND \(released_at IS NULL\) IS TRUE FOR NO KEY UPDATE\), `+
 		`w AS \(UPDATE jobs SET status = 'FAILED', error_code = \$4, error_message = \$5, .* `+
 		`WHERE id = \$2 AND cluster_id = \$1 AND \(status = 'RUNNING'\) IS TRUE AND EXISTS \(SELECT 1 FROM l\) RETURNING id, .*\), `+
 		`u AS \(UPDATE jobs n SET waiting = false .*\) SELECT id, .* FROM w$`).
 		WithArgs("clu_1", "job_1", int64(9), "E1", "boom", nil).
 		WillReturnRows(pgxmock.NewRows(jobColumns)) // no row: the token is stale
+	mock.ExpectRollback()
 	_, err := s.Jobs.MarkFailed(t.Context(), lock, "E1", "boom")
 	if !errors.Is(err, store.ErrLockLost) {
 		t.Fatalf("got %v, want ErrLockLost", err)

@@ -17,6 +17,12 @@ package postgres
 //   - unmarkNext, in every statement that ends a job (the batch end, the
 //     fenced writes, Cancel, the claim's rejects, RecoverStuck's abandon):
 //     the cluster's next unfinished job is the new head, and its mark goes.
+//     Each of them runs after a statement of its own locked the cluster's
+//     row, so the ends on one cluster are serialized and each takes its
+//     snapshot after the one before committed: two ends of consecutive
+//     jobs at once would otherwise each see the other's job unfinished and
+//     leave the job after both marked (TestQueueMarksTwoCancelsOfConsecutiveJobs,
+//     TestQueueMarksFinishAndCancelOfTheNextJob).
 //
 // A head is therefore never marked, and a marked job is never runnable:
 // the mark only hides jobs the claim query would reject. A job created

@@ -416,3 +416,150 @@ func TestQueueMarksSkipAnOlderJobCommittedDuringTheClaim(t *testing.T) {
 		t.Fatalf("claim after the retry: %v, %v; want job_older, the cluster's oldest", next, err)
 	}
 }
+
+// waitForALockWait waits until a backend of db waits for a lock.
+func waitForALockWait(t *testing.T, raw *pgxpool.Pool) {
+	t.Helper()
+	eventually(t, "a backend waiting for a lock", func() (bool, string) {
+		var n int
+		if err := raw.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			return false, err.Error()
+		}
+		return n > 0, "none waiting"
+	})
+}
+
+// queueOf creates a READY cluster with n pending jobs, claims the first
+// (which marks the others waiting) and returns the claim and the jobs.
+func queueOf(t *testing.T, s *store.Store, n int) (*store.Claimed, []*store.Job) {
+	t.Helper()
+	ctx := t.Context()
+	c := newFaultCluster(store.ClusterReady)
+	if err := s.Clusters.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	js := make([]*store.Job, n)
+	for i := range js {
+		js[i] = &store.Job{ClusterID: c.ID, JobType: store.JobPostConfigure}
+		if err := s.Jobs.Create(ctx, js[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := s.Claim(ctx, store.ClaimParams{WorkerID: "w", LockTTL: time.Hour})
+	if err != nil || h.Job.ID != js[0].ID {
+		t.Fatalf("claim: %v, %v; want %s", h, err, js[0].ID)
+	}
+	return h, js
+}
+
+// Two Cancels of consecutive jobs at once, the pending head J1 and J2
+// behind it (J2 and J3 marked by the previous head's start): before the
+// ends were serialized on the cluster row, each saw the other's job
+// unfinished, so neither unmarked J3, the new head, and nothing claimed it
+// again. The first Cancel runs in a transaction left open until the second
+// waits.
+func TestQueueMarksTwoCancelsOfConsecutiveJobs(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.New(t)
+	raw := db.Pool(t)
+	s, ctx := postgres.New(raw), t.Context()
+	h, js := queueOf(t, s, 4)
+	if _, err := s.Finish(ctx, h.Lock, store.Succeeded(nil)); err != nil { // J1 unmarked
+		t.Fatal(err)
+	}
+	tx, err := raw.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // committed below
+	if _, err := postgres.NewTx(tx).Jobs.Cancel(ctx, js[2].ID, "CANCELLED", "not wanted"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Jobs.Cancel(ctx, js[1].ID, "CANCELLED", "not wanted")
+		done <- err
+	}()
+	waitForALockWait(t, raw)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := markedHeads(t, raw); n != 0 {
+		t.Errorf("%d heads marked waiting", n)
+	}
+	if got, err := s.Claim(ctx, store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}); err != nil || got.Job.ID != js[3].ID {
+		t.Errorf("claim: %v, %v; want J3 %s", got, err, js[3].ID)
+	}
+}
+
+// auditHook calls before once, when it is armed and an audit INSERT starts:
+// a Finish's batch end has run and its transaction has not committed.
+type auditHook struct {
+	mu     sync.Mutex
+	armed  bool
+	before func()
+}
+
+func (h *auditHook) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	h.mu.Lock()
+	fire := h.armed && strings.HasPrefix(d.SQL, "INSERT INTO audit_events")
+	h.armed = h.armed && !fire
+	h.mu.Unlock()
+	if fire {
+		h.before()
+	}
+	return ctx
+}
+
+func (h *auditHook) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A Finish of the running head and a Cancel of the job behind it at once:
+// before the ends were serialized on the cluster row, the Finish unmarked
+// J1 and the Cancel, whose snapshot still had the head running, unmarked
+// nothing after J1, so J2, the new head, stayed marked. The Cancel starts
+// from a tracer when the Finish's batch end has run, before it commits.
+func TestQueueMarksFinishAndCancelOfTheNextJob(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.New(t)
+	hook := &auditHook{}
+	cfg, err := postgres.DefaultConfig(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Tracer = hook
+	pool, err := postgres.NewPool(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	raw := db.Pool(t)
+	s, other, ctx := postgres.New(pool), postgres.New(raw), t.Context()
+	h, js := queueOf(t, s, 3)
+	done := make(chan error, 1)
+	hook.before = func() {
+		go func() {
+			_, err := other.Jobs.Cancel(ctx, js[1].ID, "CANCELLED", "not wanted")
+			done <- err
+		}()
+		waitForALockWait(t, raw)
+	}
+	hook.mu.Lock()
+	hook.armed = true
+	hook.mu.Unlock()
+	if _, err := s.Finish(ctx, h.Lock, store.Succeeded(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := markedHeads(t, raw); n != 0 {
+		t.Errorf("%d heads marked waiting", n)
+	}
+	if got, err := s.Claim(ctx, store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}); err != nil || got.Job.ID != js[2].ID {
+		t.Errorf("claim: %v, %v; want J2 %s", got, err, js[2].ID)
+	}
+}
