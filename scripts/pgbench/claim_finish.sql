@@ -61,9 +61,10 @@ WITH i AS (SELECT * FROM unnest(ARRAY[:job_id]::text[], ARRAY[:cluster_id]::text
   j.job_type, j.status, j.attempt, j.max_attempts, j.error_code, j.error_message, j.retry_at, j.started_at,
   j.ended_at, j.created_at, j.updated_at, j.metadata), m AS (UPDATE clusters c SET status = i.to_status,
   updated_at = COALESCE(NULL::timestamptz, statement_timestamp()) FROM s JOIN i ON i.job_id = s.id WHERE c.id
-  = s.cluster_id AND c.status <> i.to_status RETURNING c.id), f AS (UPDATE jobs q SET waiting = true FROM s
-  h WHERE q.cluster_id = h.cluster_id AND (q.created_at, q.id) > (h.created_at, h.id) AND q.status IN
-  ('PENDING', 'RETRYING') AND NOT q.waiting) SELECT i.ord, m.id IS NOT NULL AS moved,
+  = s.cluster_id AND c.status <> i.to_status RETURNING c.id), f AS (UPDATE jobs q SET waiting = true FROM
+  (SELECT o.id FROM jobs o JOIN s h ON o.cluster_id = h.cluster_id AND (o.created_at, o.id) > (h.created_at,
+  h.id) WHERE o.status IN ('PENDING', 'RETRYING') AND NOT o.waiting FOR NO KEY UPDATE OF o SKIP LOCKED) k
+  WHERE q.id = k.id) SELECT i.ord, m.id IS NOT NULL AS moved,
   a.cluster_id, a.job_id, a.locked_by, a.token, a.locked_at, a.expires_at, s.id, s.cluster_id, s.job_type,
   s.status, s.attempt, s.max_attempts, s.error_code, s.error_message, s.retry_at, s.started_at, s.ended_at,
   s.created_at, s.updated_at, s.metadata FROM i JOIN a ON a.job_id = i.job_id LEFT JOIN s ON s.id = a.job_id
@@ -113,8 +114,8 @@ WITH i AS (SELECT * FROM unnest(ARRAY[:cluster_id]::text[], ARRAY[:job_id]::text
   COALESCE(NULL::timestamptz, statement_timestamp()) FROM w WHERE dl.cluster_id = w.cluster_id AND dl.job_id =
   w.id AND dl.token = w.token AND (dl.released_at IS NULL) IS TRUE), u AS (UPDATE jobs n SET waiting = false
   FROM w e WHERE e.status NOT IN ('PENDING', 'RUNNING', 'RETRYING') AND n.id = (SELECT o.id FROM jobs o WHERE
-  o.cluster_id = e.cluster_id AND o.status IN ('PENDING', 'RUNNING', 'RETRYING') AND o.id <> e.id ORDER BY
-  o.created_at, o.id LIMIT 1) AND n.waiting) SELECT w.ord, cl.status, m.id IS NOT NULL, w.id,
+  o.cluster_id = e.cluster_id AND o.status IN ('PENDING', 'RUNNING', 'RETRYING') AND o.waiting AND o.id <> e.id
+  ORDER BY o.created_at, o.id LIMIT 1)) SELECT w.ord, cl.status, m.id IS NOT NULL, w.id,
   w.cluster_id, w.job_type, w.status, w.attempt, w.max_attempts, w.error_code, w.error_message, w.retry_at,
   w.started_at, w.ended_at, w.created_at, w.updated_at, w.metadata FROM w LEFT JOIN cl ON cl.id = w.cluster_id
   LEFT JOIN m ON m.id = w.cluster_id ORDER BY w.ord;

@@ -37,12 +37,16 @@
 // the lock rows, in cluster order), Finish and FinishMany (the clusters, in
 // ID order, then the fenced writes and the releases), Requeue and
 // RecoverStuck (cluster, lock row, job) and ReleaseExpired (the expired lock
-// rows in cluster order) cannot wait for each other in a cycle. A plain
-// Acquire, Extend or Release locks only the lock row. Cancel and the fenced
-// writes lock the cluster row first too, so that every end of a job is
-// serialized on its cluster (see queue.go). The waiting marks lock a
-// cluster's other job rows last: a claim's start marks its cluster's
-// queued jobs after the head's row, and an end unmarks the next job after
-// the ended one's. The deterministic tests in lockorder_test.go reproduce
-// each deadlock the old order caused.
+// rows in cluster order) cannot wait for each other in a cycle. Cancel and
+// the fenced writes lock the cluster row first too, so the ends of a
+// cluster's jobs are serialized on it (see queue.go); a caller's
+// transaction that runs the manual pattern and then ends a job must take
+// the cluster row before Acquire, as the manual pattern does
+// (GetByIDForUpdate), or a claim holding the cluster row and waiting for
+// its lock row deadlocks with it. A plain Acquire, Extend or Release locks
+// only the lock row. The waiting marks lock a cluster's other job rows
+// last: a claim's start marks its cluster's queued jobs after the head's
+// row, skipping rows others hold, and an end unmarks one after the ended
+// job's. The deterministic tests in lockorder_test.go and queue_test.go
+// reproduce each deadlock an earlier order caused.
 package postgres

@@ -16,7 +16,8 @@ package postgres
 //     ending.
 //   - unmarkNext, in every statement that ends a job (the batch end, the
 //     fenced writes, Cancel, the claim's rejects, RecoverStuck's abandon):
-//     the cluster's next unfinished job is the new head, and its mark goes.
+//     the cluster's oldest marked job loses its mark, which is the new head
+//     whenever the new head is marked.
 //     Each of them runs after a statement of its own locked the cluster's
 //     row, so the ends on one cluster are serialized and each takes its
 //     snapshot after the one before committed: two ends of consecutive
@@ -37,20 +38,37 @@ package postgres
 // after the claim query looked (its transaction began first), and then it
 // is its cluster's head, which a mark would hide for good if the started
 // job retried (TestQueueMarksSkipAnOlderJobCommittedDuringTheClaim).
+//
+// Rows another transaction has locked are skipped, not waited for: a mark
+// only spares the claims a walk, and a claim that waited here for a job
+// row, holding the cluster's row, could deadlock with a transaction that
+// locked that job (MarkStarted in the manual pattern) and then waits for
+// the cluster's row or its lock row.
 func markWaiting(name, started string) string {
-	return name + " AS (UPDATE jobs q SET waiting = true FROM " + started + " h" +
-		" WHERE q.cluster_id = h.cluster_id AND (q.created_at, q.id) > (h.created_at, h.id)" +
-		" AND q.status IN (" + startableSQL + ") AND NOT q.waiting)"
+	return name + " AS (UPDATE jobs q SET waiting = true FROM (SELECT o.id FROM jobs o JOIN " + started + " h" +
+		" ON o.cluster_id = h.cluster_id AND (o.created_at, o.id) > (h.created_at, h.id)" +
+		" WHERE o.status IN (" + startableSQL + ") AND NOT o.waiting FOR NO KEY UPDATE OF o SKIP LOCKED) k" +
+		" WHERE q.id = k.id)"
 }
 
-// unmarkNext renders the CTE name that clears the waiting mark of the next
-// unfinished job (oldest by created_at, id) of the cluster of each job of
-// written (a relation of written jobs, with columns id, cluster_id and the
-// status written) whose status is final. The statement's snapshot still
-// shows the written jobs unfinished, so they are excluded by ID.
+// unmarkNext renders the CTE name that clears the waiting mark of the
+// oldest marked unfinished job (by created_at, id) of the cluster of each
+// job of written (a relation of written jobs, with columns id, cluster_id
+// and the status written) whose status is final. When the ended job was
+// the head, the new head is the cluster's oldest unfinished job, so if it
+// is marked it is the oldest marked one; when it is not marked, the job
+// unmarked is one the claim query walks and rejects until the next head
+// starts, which costs only time. Taking the oldest marked job, rather than
+// the oldest unfinished one, is what keeps a caller's REPEATABLE READ or
+// SERIALIZABLE transaction safe: its snapshot may predate another end on
+// the cluster, and then the job it names as next may have ended, while the
+// oldest marked job is either still marked (and unmarked here) or was
+// changed by that other end (and this write fails with a serialization
+// error). The statement's snapshot still shows the written jobs
+// unfinished, so they are excluded by ID.
 func unmarkNext(name, written string) string {
 	return name + " AS (UPDATE jobs n SET waiting = false FROM " + written + " e" +
 		" WHERE e.status NOT IN (" + activeSQL + ") AND n.id = (SELECT o.id FROM jobs o" +
-		" WHERE o.cluster_id = e.cluster_id AND o.status IN (" + activeSQL + ") AND o.id <> e.id" +
-		" ORDER BY o.created_at, o.id LIMIT 1) AND n.waiting)"
+		" WHERE o.cluster_id = e.cluster_id AND o.status IN (" + activeSQL + ") AND o.waiting AND o.id <> e.id" +
+		" ORDER BY o.created_at, o.id LIMIT 1))"
 }

@@ -99,16 +99,18 @@ func TestQueueMarksNeverHideAHead(t *testing.T) {
 	check("finishing the head", 6)
 	c2 := claim(j2)
 	check("claiming the next head", 6)
-	// Cancelling a queued job that is not the head unmarks nothing.
+	// Cancelling a queued job that is not the head clears its own mark and
+	// the oldest other marked job's (j4: not a head, so the claims walk it
+	// until the next head starts, which costs only time).
 	if _, err := s.Jobs.Cancel(ctx, j3.ID, "CANCELLED", "not wanted"); err != nil {
 		t.Fatal(err)
 	}
-	check("cancelling a queued job", 5)
+	check("cancelling a queued job", 4)
 	// Finish with a retry keeps the head: nothing is unmarked.
 	if _, err := s.Finish(ctx, c2.Lock, store.Retry("E", "again", 0)); err != nil {
 		t.Fatal(err)
 	}
-	check("a retry of the head", 5)
+	check("a retry of the head", 4)
 	c2 = claim(j2)
 	if _, err := s.Finish(ctx, c2.Lock, store.Succeeded(nil)); err != nil {
 		t.Fatal(err)
@@ -561,5 +563,140 @@ func TestQueueMarksFinishAndCancelOfTheNextJob(t *testing.T) {
 	}
 	if got, err := s.Claim(ctx, store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}); err != nil || got.Job.ID != js[2].ID {
 		t.Errorf("claim: %v, %v; want J2 %s", got, err, js[2].ID)
+	}
+}
+
+// A caller's REPEATABLE READ or SERIALIZABLE transaction keeps its first
+// statement's snapshot, which the cluster-row lock does not refresh. P
+// runs (the head), S sits between P and T unmarked (it committed after P's
+// start), T is marked. A plain Cancel of S commits; then the transaction
+// ends P with the snapshot that still has S pending. When the end unmarked
+// "the oldest unfinished job other than P", it named S and left T, the new
+// head, marked for good; now it unmarks the oldest marked job, T, or fails
+// with a serialization error if another end changed T (here the Cancel
+// did, so the caller gets ErrSerialization and P is finished again).
+func TestQueueMarksSurviveAStaleSnapshot(t *testing.T) {
+	t.Parallel()
+	for _, iso := range []pgx.TxIsoLevel{pgx.RepeatableRead, pgx.Serializable} {
+		t.Run(string(iso), func(t *testing.T) {
+			t.Parallel()
+			db := postgrestest.New(t)
+			raw := db.Pool(t)
+			s, ctx := postgres.New(raw), t.Context()
+			h, js := queueOf(t, s, 2) // P = js[0] runs, T = js[1] marked
+			if _, err := raw.Exec(ctx, `INSERT INTO jobs (id, cluster_id, job_type, status, created_at, updated_at)
+				SELECT 'job_s', p.cluster_id, 'POST_CONFIGURE', 'PENDING', p.created_at + (t.created_at - p.created_at) / 2, now()
+				FROM jobs p, jobs t WHERE p.id = $1 AND t.id = $2`, js[0].ID, js[1].ID); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := raw.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx) //nolint:errcheck // committed below, or refused
+			ts := postgres.NewTx(tx)
+			if _, err := ts.Jobs.GetByID(ctx, js[0].ID); err != nil { // the snapshot
+				t.Fatal(err)
+			}
+			if _, err := s.Jobs.Cancel(ctx, "job_s", "CANCELLED", "not wanted"); err != nil {
+				t.Fatal(err)
+			}
+			_, err = ts.Jobs.MarkSucceeded(ctx, h.Lock, nil)
+			if err == nil {
+				err = tx.Commit(ctx)
+			}
+			switch {
+			case errors.Is(err, store.ErrSerialization):
+				_ = tx.Rollback(ctx)
+				if _, err := s.Jobs.MarkSucceeded(ctx, h.Lock, nil); err != nil { // P again, outside
+					t.Fatal(err)
+				}
+			case err != nil:
+				t.Fatalf("ending P in the %s transaction: %v", iso, err)
+			}
+			if err := s.JobLocks.Release(ctx, h.Lock); err != nil {
+				t.Fatal(err)
+			}
+			if n := markedHeads(t, raw); n != 0 {
+				t.Errorf("%d heads marked waiting", n)
+			}
+			if got, err := s.Claim(ctx, store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}); err != nil || got.Job.ID != js[1].ID {
+				t.Errorf("claim: %v, %v; want T %s", got, err, js[1].ID)
+			}
+		})
+	}
+}
+
+// The manual pattern in one caller transaction, out of FIFO order, as the
+// README writes it (GetByIDForUpdate, Acquire(Q), MarkStarted(Q), then the
+// fenced MarkSucceeded(Q)), while a claim looks at the pending head H: the
+// caller takes the cluster row first, so the claim skips the cluster, and
+// the fenced write, which locks the cluster row before it ends the job,
+// finds it its own. (Without the GetByIDForUpdate, a review found, the
+// claim, holding the cluster row, waits for the caller's lock row while the
+// fenced write waits for the cluster row: PostgreSQL aborts one of them.)
+func TestQueueMarksManualPatternInATransactionBesideAClaim(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.New(t)
+	watchDeadlocks(t, watcherPool(t, db), db.Name)
+	raw := db.Pool(t)
+	s, ctx := postgres.New(raw), t.Context()
+	c := newFaultCluster(store.ClusterReady)
+	if err := s.Clusters.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	head := &store.Job{ClusterID: c.ID, JobType: store.JobPostConfigure}
+	q := &store.Job{ClusterID: c.ID, JobType: store.JobPostConfigure}
+	for _, j := range []*store.Job{head, q} {
+		if err := s.Jobs.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := raw.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // committed below
+	ts := postgres.NewTx(tx)
+	if _, err := ts.Clusters.GetByIDForUpdate(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := ts.JobLocks.Acquire(ctx, c.ID, q.ID, "manual", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Jobs.MarkStarted(ctx, q.ID); err != nil {
+		t.Fatal(err)
+	}
+	claimed := make(chan error, 1)
+	go func() {
+		_, err := s.Claim(ctx, store.ClaimParams{WorkerID: "w", LockTTL: time.Hour})
+		claimed <- err
+	}()
+	// The claim either skips the cluster at once or (before) waits for the
+	// caller's lock row; give it the chance to get that far either way.
+	var claimErr error
+	eventually(t, "the claim done or waiting for a lock", func() (bool, string) {
+		select {
+		case claimErr = <-claimed:
+			claimed <- claimErr
+			return true, ""
+		default:
+		}
+		var n int
+		if err := raw.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			return false, err.Error()
+		}
+		return n > 0, "neither"
+	})
+	if _, err := ts.Jobs.MarkSucceeded(ctx, lock, nil); err != nil {
+		t.Fatalf("the caller's fenced write: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-claimed; err != nil && !errors.Is(err, store.ErrNoJob) {
+		t.Fatalf("the claim beside it: %v", err)
 	}
 }
