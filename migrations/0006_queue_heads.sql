@@ -10,7 +10,7 @@
 -- a cluster's head marks the cluster's newer pending and retrying jobs
 -- waiting, and every statement that ends a job (Finish, the fenced writes,
 -- Cancel, the claim's rejects, RecoverStuck's abandon) clears the mark of
--- its cluster's next unfinished job. A head is never marked, so a mark
+-- its cluster's oldest marked job. A head is never marked, so a mark
 -- never hides a runnable job; a job created while its cluster's head runs
 -- is unmarked (and walked, and rejected, as before) until the next head
 -- starts.

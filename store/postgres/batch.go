@@ -103,7 +103,7 @@ var (
 		" RETURNING c.id)," +
 		" d AS (UPDATE job_locks dl SET released_at = " + nowSQL + " FROM w WHERE dl.cluster_id = w.cluster_id" +
 		" AND dl.job_id = w.id AND dl.token = w.token AND " + checkOnly("dl."+heldSQL) + ")," +
-		" " + unmarkNext("u", "w") +
+		" " + unmarkOldest("u", "w") +
 		" SELECT w.ord, cl.status, m.id IS NOT NULL, " + joinColumns(qualify("w", jobColumns)) +
 		" FROM w LEFT JOIN cl ON cl.id = w.cluster_id LEFT JOIN m ON m.id = w.cluster_id ORDER BY w.ord")
 	// batchLogSQL appends audit events, all with one CreatedAt.

@@ -116,7 +116,7 @@ func fenced(set string) statement {
 	return named("WITH l AS (SELECT 1 FROM job_locks WHERE cluster_id = @cluster AND job_id = @job AND token = @token" +
 		" AND " + checkOnly(heldSQL) + " FOR NO KEY UPDATE), w AS (UPDATE jobs SET " + set +
 		" WHERE id = @job AND cluster_id = @cluster AND " + checkOnly("status = "+runningSQL) + " AND EXISTS (SELECT 1 FROM l)" +
-		" RETURNING " + joinColumns(jobColumns) + "), " + unmarkNext("u", "w") +
+		" RETURNING " + joinColumns(jobColumns) + "), " + unmarkOldest("u", "w") +
 		" SELECT " + joinColumns(jobColumns) + " FROM w")
 }
 
@@ -133,7 +133,7 @@ var (
 	jobCancelSQL = named("WITH w AS (UPDATE jobs SET status = " + literals(store.JobFailed) + ", waiting = false, error_code = @code," +
 		" error_message = @message, ended_at = " + nowSQL + ", updated_at = " + nowSQL +
 		" WHERE id = @id AND status IN (" + startableSQL + ") RETURNING " + joinColumns(jobColumns) + "), " +
-		unmarkNext("u", "w") + " SELECT " + joinColumns(jobColumns) + " FROM w")
+		unmarkOldest("u", "w") + " SELECT " + joinColumns(jobColumns) + " FROM w")
 	// jobMarkSucceededSQL merges @metadata into the job's (its keys
 	// overwrite); NULL leaves it alone.
 	jobMarkSucceededSQL = fenced("status = " + literals(store.JobSucceeded) + ", ended_at = " + nowSQL +
@@ -174,7 +174,7 @@ var (
 		" error_message = CASE WHEN attempt < max_attempts THEN error_message ELSE @message::text END," +
 		" ended_at = CASE WHEN attempt < max_attempts THEN NULL ELSE " + nowSQL + " END, updated_at = " + nowSQL +
 		" WHERE id = @id AND status = " + runningSQL + " RETURNING " + joinColumns(jobColumns) + "), " +
-		unmarkNext("u", "w") + " SELECT " + joinColumns(jobColumns) + " FROM w")
+		unmarkOldest("u", "w") + " SELECT " + joinColumns(jobColumns) + " FROM w")
 	// jobReleaseLockSQL releases the job's held lock.
 	jobReleaseLockSQL = named("UPDATE job_locks SET released_at = " + nowSQL +
 		" WHERE cluster_id = @cluster AND job_id = @job AND " + checkOnly(heldSQL))

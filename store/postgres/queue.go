@@ -14,15 +14,15 @@ package postgres
 //     the cluster can start) before the claim commits and hands out the
 //     lock's token. So a job is never marked while the job it waits for is
 //     ending.
-//   - unmarkNext, in every statement that ends a job (the batch end, the
+//   - unmarkOldest, in every statement that ends a job (the batch end, the
 //     fenced writes, Cancel, the claim's rejects, RecoverStuck's abandon):
 //     the cluster's oldest marked job loses its mark, which is the new head
-//     whenever the new head is marked.
-//     Each of them runs after a statement of its own locked the cluster's
-//     row, so the ends on one cluster are serialized and each takes its
-//     snapshot after the one before committed: two ends of consecutive
-//     jobs at once would otherwise each see the other's job unfinished and
-//     leave the job after both marked (TestQueueMarksTwoCancelsOfConsecutiveJobs,
+//     whenever the new head is marked. Each of them runs after a statement
+//     of its own locked the cluster's row, so the ends on one cluster are
+//     serialized and each takes its snapshot after the one before
+//     committed: two ends of consecutive jobs at once would otherwise each
+//     see the other's job unfinished and leave the job after both marked
+//     (TestQueueMarksTwoCancelsOfConsecutiveJobs and
 //     TestQueueMarksFinishAndCancelOfTheNextJob).
 //
 // A head is therefore never marked, and a marked job is never runnable:
@@ -51,7 +51,7 @@ func markWaiting(name, started string) string {
 		" WHERE q.id = k.id)"
 }
 
-// unmarkNext renders the CTE name that clears the waiting mark of the
+// unmarkOldest renders the CTE name that clears the waiting mark of the
 // oldest marked unfinished job (by created_at, id) of the cluster of each
 // job of written (a relation of written jobs, with columns id, cluster_id
 // and the status written) whose status is final. When the ended job was
@@ -66,7 +66,7 @@ func markWaiting(name, started string) string {
 // changed by that other end (and this write fails with a serialization
 // error). The statement's snapshot still shows the written jobs
 // unfinished, so they are excluded by ID.
-func unmarkNext(name, written string) string {
+func unmarkOldest(name, written string) string {
 	return name + " AS (UPDATE jobs n SET waiting = false FROM " + written + " e" +
 		" WHERE e.status NOT IN (" + activeSQL + ") AND n.id = (SELECT o.id FROM jobs o" +
 		" WHERE o.cluster_id = e.cluster_id AND o.status IN (" + activeSQL + ") AND o.waiting AND o.id <> e.id" +
