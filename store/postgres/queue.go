@@ -65,7 +65,10 @@ func markWaiting(name, started string) string {
 // oldest marked job is either still marked (and unmarked here) or was
 // changed by that other end (and this write fails with a serialization
 // error). The statement's snapshot still shows the written jobs
-// unfinished, so they are excluded by ID.
+// unfinished, so they are excluded by ID. It assumes one ended job per
+// cluster per statement (the batch end can end only the job holding the
+// cluster's one lock): two would pick the same job and one unmark would
+// be lost.
 func unmarkOldest(name, written string) string {
 	return name + " AS (UPDATE jobs n SET waiting = false FROM " + written + " e" +
 		" WHERE e.status NOT IN (" + activeSQL + ") AND n.id = (SELECT o.id FROM jobs o" +
