@@ -75,8 +75,8 @@ var (
 	// clusters that have an end status, locked, with their latest status;
 	// m: the cluster moves the state machine allows (destroyed_at set on
 	// DESTROYED), none where the cluster is there already; d: the lock
-	// release (released_at set); u: the next job of each cluster whose
-	// job ended unmarked (see queue.go). One row per written job: its item, its
+	// release (released_at set); u: the oldest marked job of each cluster
+	// whose job ended unmarked (see queue.go). One row per written job: its item, its
 	// cluster's status before the move (NULL without an end status),
 	// whether it moved, and the job.
 	batchEndSQL = named("WITH i AS (SELECT * FROM unnest(@cluster_ids::text[], @job_ids::text[], @tokens::bigint[]," +

@@ -71,7 +71,9 @@ var (
 
 // runnableSQL is the WHERE clause of the runnable jobs j of @types at
 // @now. A job qualifies when it is PENDING, or RETRYING with retry_at
-// passed; of one of the types; no older (created_at, id) job of its
+// passed; not marked waiting behind its cluster's head (see queue.go: the
+// mark only spares the walk, the checks below decide); of one of the
+// types; no older (created_at, id) job of its
 // cluster is unfinished (FIFO per cluster, which also means at most one
 // job per cluster qualifies); and its cluster has no live lock, looked up
 // by the cluster's key for each candidate (a join would let the planner
