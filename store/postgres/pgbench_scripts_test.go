@@ -66,9 +66,9 @@ func (r *sqlRecorder) record(t *testing.T, fn func() error) []sentSQL {
 	return r.sent
 }
 
-// tracedStore returns a Store on a fresh database whose statements rec
-// records.
-func tracedStore(t *testing.T, rec *sqlRecorder) (*store.Store, *postgrestest.DB) {
+// tracedStore returns a Store on a fresh database whose statements tracer
+// sees.
+func tracedStore(t *testing.T, tracer pgx.QueryTracer) (*store.Store, *postgrestest.DB) {
 	t.Helper()
 	db := postgrestest.New(t)
 	cfg, err := postgres.DefaultConfig(db.URL)
@@ -76,7 +76,7 @@ func tracedStore(t *testing.T, rec *sqlRecorder) (*store.Store, *postgrestest.DB
 		t.Fatal(err)
 	}
 	cfg.PoolConfig.MaxConns = postgrestest.PoolMaxConns
-	cfg.Tracer = rec
+	cfg.Tracer = tracer
 	pool, err := postgres.NewPool(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -334,24 +334,39 @@ func TestClaimSkipsAHotClustersBacklog(t *testing.T) {
 	}
 }
 
-// claimHook is a pgx.QueryTracer that calls after once, when the first
-// claim query (the one with SKIP LOCKED) has returned.
-type claimHook struct {
-	once  sync.Once
-	after func()
+// beforeStatement is a pgx.QueryTracer that runs fn once, on the
+// connection's goroutine, just before the first statement containing
+// marker is sent: the tests use it to interleave another transaction at an
+// exact point of a store operation.
+type beforeStatement struct {
+	mu     sync.Mutex
+	marker string
+	fn     func()
 }
 
-type claimHookKey struct{}
-
-func (h *claimHook) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	return context.WithValue(ctx, claimHookKey{}, strings.Contains(d.SQL, "SKIP LOCKED"))
+// arm makes h run fn before the next statement containing marker.
+func (h *beforeStatement) arm(marker string, fn func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.marker, h.fn = marker, fn
 }
 
-func (h *claimHook) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
-	if isClaim, _ := ctx.Value(claimHookKey{}).(bool); isClaim {
-		h.once.Do(h.after)
+func (h *beforeStatement) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	h.mu.Lock()
+	fn := h.fn
+	if fn == nil || !strings.Contains(d.SQL, h.marker) {
+		fn = nil
+	} else {
+		h.fn = nil
 	}
+	h.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+	return ctx
 }
+
+func (h *beforeStatement) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // A job can commit after the claim query looked and before the batch start
 // marks the queue, with a created_at older than the head the claim took
@@ -359,23 +374,12 @@ func (h *claimHook) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQ
 // queued behind the started one, so the start must not mark it: had it been
 // marked, a retry of the started job would leave both unclaimable (the
 // marked one hidden, the retried one behind it). The test commits such a
-// job exactly in that window, from the tracer, when the claim query returns.
+// job exactly in that window, from the tracer, before the batch start.
 func TestQueueMarksSkipAnOlderJobCommittedDuringTheClaim(t *testing.T) {
 	t.Parallel()
-	db := postgrestest.New(t)
-	hook := &claimHook{}
-	cfg, err := postgres.DefaultConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Tracer = hook
-	pool, err := postgres.NewPool(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	raw := db.Pool(t)
-	s, ctx := postgres.New(pool), t.Context()
+	hook := &beforeStatement{}
+	s, db := tracedStore(t, hook)
+	raw, ctx := db.Pool(t), t.Context()
 	c := newFaultCluster(store.ClusterReady)
 	if err := s.Clusters.Create(ctx, c); err != nil {
 		t.Fatal(err)
@@ -397,17 +401,17 @@ func TestQueueMarksSkipAnOlderJobCommittedDuringTheClaim(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hook.after = func() {
+	hook.arm("SET waiting = true", func() { // the batch start, after the claim query
 		if err := older.Commit(ctx); err != nil {
 			t.Error(err)
 		}
-	}
+	})
 	p := store.ClaimParams{WorkerID: "w", LockTTL: time.Hour}
 	got, err := s.Claim(ctx, p)
 	if err != nil || got.Job.ID != head.ID {
 		t.Fatalf("claim: %v, %v; want the head %s (the older job was not committed yet)", got, err, head.ID)
 	}
-	if n := markedHeads(t, pool); n != 0 {
+	if n := markedHeads(t, raw); n != 0 {
 		t.Fatalf("%d heads marked waiting after the claim", n)
 	}
 	if _, err := s.Finish(ctx, got.Lock, store.Retry("E", "again", 0)); err != nil {
@@ -498,27 +502,6 @@ func TestQueueMarksTwoCancelsOfConsecutiveJobs(t *testing.T) {
 	}
 }
 
-// auditHook calls before once, when it is armed and an audit INSERT starts:
-// a Finish's batch end has run and its transaction has not committed.
-type auditHook struct {
-	mu     sync.Mutex
-	armed  bool
-	before func()
-}
-
-func (h *auditHook) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	h.mu.Lock()
-	fire := h.armed && strings.HasPrefix(d.SQL, "INSERT INTO audit_events")
-	h.armed = h.armed && !fire
-	h.mu.Unlock()
-	if fire {
-		h.before()
-	}
-	return ctx
-}
-
-func (h *auditHook) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
 // A Finish of the running head and a Cancel of the job behind it at once:
 // before the ends were serialized on the cluster row, the Finish unmarked
 // J1 and the Cancel, whose snapshot still had the head running, unmarked
@@ -526,32 +509,19 @@ func (h *auditHook) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndD
 // from a tracer when the Finish's batch end has run, before it commits.
 func TestQueueMarksFinishAndCancelOfTheNextJob(t *testing.T) {
 	t.Parallel()
-	db := postgrestest.New(t)
-	hook := &auditHook{}
-	cfg, err := postgres.DefaultConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Tracer = hook
-	pool, err := postgres.NewPool(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	raw := db.Pool(t)
-	s, other, ctx := postgres.New(pool), postgres.New(raw), t.Context()
+	hook := &beforeStatement{}
+	s, db := tracedStore(t, hook)
+	raw, ctx := db.Pool(t), t.Context()
+	other := postgres.New(raw)
 	h, js := queueOf(t, s, 3)
 	done := make(chan error, 1)
-	hook.before = func() {
+	hook.arm("INSERT INTO audit_events", func() { // the Finish's batch end ran, not committed
 		go func() {
 			_, err := other.Jobs.Cancel(ctx, js[1].ID, "CANCELLED", "not wanted")
 			done <- err
 		}()
 		waitForALockWait(t, raw)
-	}
-	hook.mu.Lock()
-	hook.armed = true
-	hook.mu.Unlock()
+	})
 	if _, err := s.Finish(ctx, h.Lock, store.Succeeded(nil)); err != nil {
 		t.Fatal(err)
 	}
