@@ -28,11 +28,14 @@ import (
 // runnable jobs' index, and on a custom plan of a filtered listing that
 // does not use its filter's index.
 
-// planNode is a node of EXPLAIN (FORMAT JSON).
+// planNode is a node of EXPLAIN (FORMAT JSON); Rows and Removed only with
+// ANALYZE.
 type planNode struct {
 	NodeType string     `json:"Node Type"`
 	Relation string     `json:"Relation Name"`
 	Index    string     `json:"Index Name"`
+	Rows     float64    `json:"Actual Rows"`
+	Removed  float64    `json:"Rows Removed by Filter"`
 	Plans    []planNode `json:"Plans"`
 }
 

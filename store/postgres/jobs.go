@@ -260,7 +260,7 @@ func (s executor) JobMarkStarted(ctx context.Context, id string) (*store.Job, er
 func (s executor) JobCancel(ctx context.Context, id, code, message string) (*store.Job, error) {
 	var job *store.Job
 	err := s.atomically(ctx, func(c conn) error {
-		if err := c.lockJobCluster(ctx, id); err != nil {
+		if _, err := c.lockJobCluster(ctx, id); err != nil {
 			return err
 		}
 		j, err := jobs.one(ctx, c.q, jobCancelSQL, pgx.NamedArgs{"code": code, "message": message, "now": s.now(), "id": id})
@@ -271,14 +271,15 @@ func (s executor) JobCancel(ctx context.Context, id, code, message string) (*sto
 }
 
 // lockJobCluster locks the row of job id's cluster FOR NO KEY UPDATE (see
-// "Lock order" in the package documentation); a missing job locks nothing.
-func (c conn) lockJobCluster(ctx context.Context, id string) error {
+// "Lock order" in the package documentation) and returns the cluster's ID;
+// a missing job locks nothing and returns "".
+func (c conn) lockJobCluster(ctx context.Context, id string) (string, error) {
 	var clusterID string
 	err := c.q.QueryRow(ctx, jobClusterSQL.sql, jobClusterSQL.args(pgx.NamedArgs{"id": id})...).Scan(&clusterID)
 	if err != nil && !isNoRows(err) {
-		return mapError(ctx, err, "lock the cluster of job "+id)
+		return "", mapError(ctx, err, "lock the cluster of job "+id)
 	}
-	return nil
+	return clusterID, nil
 }
 
 // transitioned finishes a job compare-and-set: when no row changed, it
@@ -369,12 +370,15 @@ func (s executor) JobRequeue(ctx context.Context, id string) (*store.Job, error)
 	var job *store.Job
 	err := s.atomically(ctx, func(c conn) error {
 		q, s := c.q, executor{c}
-		var clusterID string
-		if err := q.QueryRow(ctx, jobClusterSQL.sql, jobClusterSQL.args(pgx.NamedArgs{"id": id})...).Scan(&clusterID); err != nil {
-			return mapError(ctx, err, "requeue job "+id)
+		clusterID, err := c.lockJobCluster(ctx, id)
+		if err != nil {
+			return err
+		}
+		if clusterID == "" {
+			return notFound("requeue job " + id)
 		}
 		var live bool
-		err := q.QueryRow(ctx, jobLockLiveSQL.sql, jobLockLiveSQL.args(pgx.NamedArgs{"now": s.now(), "cluster": clusterID, "job": id})...).Scan(&live)
+		err = q.QueryRow(ctx, jobLockLiveSQL.sql, jobLockLiveSQL.args(pgx.NamedArgs{"now": s.now(), "cluster": clusterID, "job": id})...).Scan(&live)
 		hasLock := err == nil
 		switch {
 		case err != nil && !isNoRows(err):

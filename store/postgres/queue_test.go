@@ -256,14 +256,6 @@ func TestQueueMarksUnderConcurrency(t *testing.T) {
 	}
 }
 
-// analyzedNode is a node of EXPLAIN (ANALYZE, FORMAT JSON).
-type analyzedNode struct {
-	Index   string         `json:"Index Name"`
-	Rows    float64        `json:"Actual Rows"`
-	Removed float64        `json:"Rows Removed by Filter"`
-	Plans   []analyzedNode `json:"Plans"`
-}
-
 // A claim while a hot cluster's head runs does not walk its backlog: the
 // head's start marked the 2,000 jobs queued behind it, and the runnable
 // jobs' index leaves them out, so the claim query's scan of it visits
@@ -314,21 +306,16 @@ func TestClaimSkipsAHotClustersBacklog(t *testing.T) {
 	if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+claimQuery.sql, claimQuery.args...).Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
-	var plans []struct{ Plan analyzedNode }
+	var plans []struct{ Plan planNode }
 	if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
 		t.Fatalf("plan JSON %s: %v", raw, err)
 	}
-	var walk func(n analyzedNode)
 	scanned := -1.0
-	walk = func(n analyzedNode) {
+	plans[0].Plan.walk(func(n planNode) {
 		if n.Index == "jobs_runnable_idx" {
 			scanned = n.Rows + n.Removed // what the scan visited
 		}
-		for _, c := range n.Plans {
-			walk(c)
-		}
-	}
-	walk(plans[0].Plan)
+	})
 	if scanned != 0 {
 		t.Fatalf("the claim query's scan of jobs_runnable_idx visited %v rows behind a running head, want 0 (-1: not used)", scanned)
 	}
